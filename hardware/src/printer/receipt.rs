@@ -1,0 +1,268 @@
+//! What a receipt says: the plain data the kiosk hands over, the kk/ru/en labels and
+//! instructions printed around it, and the QR payload (`VA1:<regno>:<code>`) with its parser.
+
+use std::fmt;
+
+use booth_core::code::{RegistrationNumber, SecretCode};
+use booth_core::domain::{AppealKind, Language};
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// Everything printed on one receipt. Holds no applicant data: the receipt names only the
+/// addressee agency, so a lost receipt reveals who was complained to, never who complained.
+/// `Debug` is safe to log: [`SecretCode`]'s `Debug` hides the digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptData {
+    /// Branch name as printed (`[booth] branch_name`).
+    pub branch_name: String,
+    /// Booth id (`[booth] id`).
+    pub booth_id: String,
+    /// Registration number of the appeal.
+    pub registration_number: RegistrationNumber,
+    /// When "Finish recording" was pressed, in the branch's local time.
+    pub recorded_at: NaiveDateTime,
+    /// Addressee agency or official, as chosen by the citizen.
+    pub addressee: String,
+    /// Kind of the appeal; printed with its label in [`ReceiptData::language`].
+    pub kind: AppealKind,
+    /// The citizen's secret code; printed in groups of four and inside the QR code.
+    pub secret_code: SecretCode,
+    /// Expected answer date (working-day calendar applied by the caller).
+    pub expected_answer_date: NaiveDate,
+    /// Language of labels and instructions: the citizen's session language.
+    pub language: Language,
+}
+
+/// Fixed texts of a receipt in one language. Every string is covered by the shipped DejaVu
+/// fonts (a unit test checks each character), so no letter ever prints as a box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels {
+    /// Heading.
+    pub title: &'static str,
+    /// "Branch".
+    pub branch: &'static str,
+    /// "Booth".
+    pub booth: &'static str,
+    /// "Registration number".
+    pub registration_number: &'static str,
+    /// "Recorded".
+    pub recorded_at: &'static str,
+    /// "Addressed to".
+    pub addressee: &'static str,
+    /// "Kind".
+    pub kind: &'static str,
+    /// "Secret code to view the answer".
+    pub secret_code: &'static str,
+    /// "Expected answer by".
+    pub expected_answer_date: &'static str,
+    /// How to use the code and the QR, and to keep them private.
+    pub instructions: &'static str,
+}
+
+/// Labels of a receipt in `lang`.
+pub fn labels(lang: Language) -> Labels {
+    match lang {
+        Language::Kk => Labels {
+            title: "Бейнеүндеу туралы түбіртек",
+            branch: "Бөлімше",
+            booth: "Кабина",
+            registration_number: "Тіркеу нөмірі",
+            recorded_at: "Жазылған уақыты",
+            addressee: "Кімге",
+            kind: "Үндеу түрі",
+            secret_code: "Жауапты көруге арналған құпия код",
+            expected_answer_date: "Жауаптың күтілетін мерзімі",
+            instructions: "Жауапты кез келген кабинада көре аласыз: құпия кодты теріңіз немесе \
+                           QR-кодты камераға көрсетіңіз. Кодты ешкімге айтпаңыз: бұл жауапқа \
+                           қол жеткізетін жалғыз кілт. Түбіртекті сақтаңыз.",
+        },
+        Language::Ru => Labels {
+            title: "Квитанция о видеообращении",
+            branch: "Отделение",
+            booth: "Кабина",
+            registration_number: "Регистрационный номер",
+            recorded_at: "Дата и время записи",
+            addressee: "Адресат",
+            kind: "Вид обращения",
+            secret_code: "Секретный код для просмотра ответа",
+            expected_answer_date: "Ожидаемая дата ответа",
+            instructions: "Ответ можно посмотреть в любой кабине: введите секретный код или \
+                           покажите QR-код камере. Никому не сообщайте код: это единственный \
+                           ключ к ответу. Сохраните квитанцию.",
+        },
+        Language::En => Labels {
+            title: "Video appeal receipt",
+            branch: "Branch",
+            booth: "Booth",
+            registration_number: "Registration number",
+            recorded_at: "Recorded",
+            addressee: "Addressed to",
+            kind: "Kind of appeal",
+            secret_code: "Secret code to view the answer",
+            expected_answer_date: "Expected answer by",
+            instructions: "You can view the answer at any booth: type the secret code or show \
+                           the QR code to the camera. Tell the code to no one: it is the only \
+                           key to your answer. Keep this receipt.",
+        },
+    }
+}
+
+/// Label of an appeal kind in `lang`, as printed on the receipt.
+pub fn kind_label(kind: AppealKind, lang: Language) -> &'static str {
+    use AppealKind::*;
+    match (lang, kind) {
+        (Language::Kk, Proposal) => "Ұсыныс",
+        (Language::Kk, Statement) => "Өтініш",
+        (Language::Kk, Complaint) => "Шағым",
+        (Language::Kk, Request) => "Сұрау салу",
+        (Language::Kk, Response) => "Үн қату",
+        (Language::Ru, Proposal) => "Предложение",
+        (Language::Ru, Statement) => "Заявление",
+        (Language::Ru, Complaint) => "Жалоба",
+        (Language::Ru, Request) => "Запрос",
+        (Language::Ru, Response) => "Отклик",
+        (Language::En, Proposal) => "Proposal",
+        (Language::En, Statement) => "Statement",
+        (Language::En, Complaint) => "Complaint",
+        (Language::En, Request) => "Request",
+        (Language::En, Response) => "Response",
+    }
+}
+
+/// Prefix and version of the receipt QR payload.
+pub const QR_PREFIX: &str = "VA1";
+
+/// The text inside a receipt's QR code: `VA1:<registration number>:<12 code digits>`, for
+/// example `VA1:ALM01-03-2026-000127:123456789018`. Only ASCII, so any QR reader returns it
+/// unchanged; [`parse_receipt_qr`] is its exact inverse.
+pub fn qr_payload(registration_number: &RegistrationNumber, code: &SecretCode) -> String {
+    format!("{QR_PREFIX}:{registration_number}:{}", code.digits())
+}
+
+/// A decoded receipt QR code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReceiptQr {
+    /// Registration number printed on the receipt.
+    pub registration_number: RegistrationNumber,
+    /// Secret code (check digit verified).
+    pub secret_code: SecretCode,
+}
+
+impl fmt::Debug for ReceiptQr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiptQr")
+            .field("registration_number", &self.registration_number.to_string())
+            .field("secret_code", &self.secret_code)
+            .finish()
+    }
+}
+
+/// Why scanned text is not a receipt QR code; the kiosk shows "this is not a booth receipt"
+/// for all of them ([`ReceiptQrError::message_key`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptQrError {
+    /// Not `VA1:` followed by two fields.
+    #[error("not a booth receipt QR code (expected VA1:<registration number>:<code>)")]
+    NotReceipt,
+    /// The registration number field is malformed.
+    #[error("receipt QR code has a malformed registration number")]
+    BadRegistrationNumber,
+    /// The code field is not a valid secret code.
+    #[error("receipt QR code has an invalid secret code: {0}")]
+    BadCode(booth_core::code::CodeError),
+}
+
+impl ReceiptQrError {
+    /// Translation key of the citizen-facing message.
+    pub fn message_key(&self) -> &'static str {
+        "error-receipt-qr"
+    }
+}
+
+/// Parses what a camera or a keyboard-wedge scanner read from a receipt's QR code. Accepts
+/// surrounding whitespace (scanners append CR/LF); everything else must match exactly.
+pub fn parse_receipt_qr(text: &str) -> Result<ReceiptQr, ReceiptQrError> {
+    let mut parts = text.trim().split(':');
+    let (Some(prefix), Some(regno), Some(code), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReceiptQrError::NotReceipt);
+    };
+    if prefix != QR_PREFIX {
+        return Err(ReceiptQrError::NotReceipt);
+    }
+    let registration_number = regno
+        .parse::<RegistrationNumber>()
+        .map_err(|_| ReceiptQrError::BadRegistrationNumber)?;
+    if code.len() != booth_core::code::SECRET_CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(ReceiptQrError::BadCode(
+            booth_core::code::CodeError::WrongLength(code.len()),
+        ));
+    }
+    let secret_code = code
+        .parse::<SecretCode>()
+        .map_err(ReceiptQrError::BadCode)?;
+    Ok(ReceiptQr {
+        registration_number,
+        secret_code,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn code() -> SecretCode {
+        // 11 random digits + Damm check digit computed by core.
+        let d = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1];
+        let c = booth_core::code::damm_digit(&d);
+        let s: String = d
+            .iter()
+            .chain(std::iter::once(&c))
+            .map(|x| char::from(b'0' + x))
+            .collect();
+        s.parse().expect("valid code")
+    }
+
+    #[test]
+    fn qr_payload_round_trips() {
+        let r = RegistrationNumber::new("ALM01", 3, 2026, 127).expect("valid");
+        let text = qr_payload(&r, &code());
+        assert!(text.starts_with("VA1:ALM01-03-2026-000127:"));
+        let back = parse_receipt_qr(&format!("{text}\r\n")).expect("parses");
+        assert_eq!(back.registration_number, r);
+        assert_eq!(back.secret_code, code());
+    }
+
+    #[test]
+    fn bad_qr_texts_are_rejected_with_reason() {
+        let cases: Vec<(&str, ReceiptQrError)> = vec![
+            ("", ReceiptQrError::NotReceipt),
+            ("https://example.org", ReceiptQrError::NotReceipt),
+            (
+                "VA2:ALM01-03-2026-000127:123456789018",
+                ReceiptQrError::NotReceipt,
+            ),
+            (
+                "VA1:ALM01-03-2026-000127:1234:5",
+                ReceiptQrError::NotReceipt,
+            ),
+            (
+                "VA1:nonsense:123456789018",
+                ReceiptQrError::BadRegistrationNumber,
+            ),
+            (
+                "VA1:ALM01-03-2026-000127:1234",
+                ReceiptQrError::BadCode(booth_core::code::CodeError::WrongLength(4)),
+            ),
+            (
+                "VA1:ALM01-03-2026-000127:000000000001",
+                ReceiptQrError::BadCode(booth_core::code::CodeError::BadCheckDigit),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_receipt_qr(text).map(|_| ()), Err(want), "{text:?}");
+        }
+    }
+}

@@ -1,0 +1,725 @@
+//! Carries out the flow's effects through the ports, on worker threads, and feeds their results
+//! back as events. The UI thread only calls [`Controller::dispatch`], [`Controller::tick`] and
+//! [`Controller::pump`]; anything that may block (recorder, printer, Argon2id, SQLite) runs on
+//! a worker that sends its result on a channel and then calls the waker (in the windowed app,
+//! `slint::invoke_from_event_loop`; in headless mode, nothing: the runner drains the channel).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use booth_core::code::SecretCode;
+use booth_core::config::Config;
+use booth_core::store::{NewAppeal, Store, StoreError, appeals, kiosk};
+use booth_core::{Clock, MediaRef, Status, StatusEvent, WorkingCalendar};
+use chrono::Datelike;
+use uuid::Uuid;
+
+use crate::flow::{
+    CommitError, CommitRequest, Diagnostics, Effect, Event, Flow, FlowConfig, LookupOutcome,
+    ReceiptData, lookup_delay_s,
+};
+use crate::ports::{Frame, Ports, RecordedTake};
+
+/// How long wrong codes are remembered for the rate limit.
+const LOOKUP_WINDOW_MIN: i64 = 60;
+
+/// Called by workers after posting a result (wakes the UI loop).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Receives preview frames (the UI shows them).
+pub type FrameSink = Arc<dyn Fn(Frame) + Send + Sync>;
+
+/// The controller: the flow plus everything that executes its effects.
+pub struct Controller {
+    flow: Flow,
+    ports: Ports,
+    cfg: Arc<Config>,
+    store: Arc<Mutex<Store>>,
+    tx: Sender<Event>,
+    rx: Receiver<Event>,
+    waker: Waker,
+    pending: Arc<AtomicUsize>,
+    /// The take waiting to be sealed (after stop, before commit).
+    take: Arc<Mutex<Option<RecordedTake>>>,
+    /// A take already sealed whose commit failed: a retry reuses it, so nothing is sealed twice
+    /// and nothing is lost.
+    sealed: Arc<Mutex<Option<(Uuid, MediaRef)>>>,
+    /// Wall-clock time the latest take ended (the appeal's recording date, 003 p.24).
+    stopped_at: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
+    preview_on: Arc<AtomicBool>,
+    qr_on: Arc<AtomicBool>,
+    /// Preview frames come from a thread at the camera's rate (windowed app) or are pulled by
+    /// [`Controller::poll_preview`] (headless, deterministic).
+    threaded_preview: bool,
+    frame_sink: Option<FrameSink>,
+    calendar: WorkingCalendar,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("screen", &self.flow.screen())
+            .field("ports", &self.ports)
+            .finish()
+    }
+}
+
+/// Controller construction failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// The store could not be opened.
+    #[error("cannot open the booth database: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl Controller {
+    /// A controller over `ports`, with the database of `cfg`. The directory comes from the store,
+    /// or the built-in demo directory when the store has none yet.
+    pub fn new(
+        cfg: Config,
+        ports: Ports,
+        waker: Waker,
+        threaded_preview: bool,
+    ) -> Result<Controller, ControllerError> {
+        let db: PathBuf = cfg.paths.database();
+        let (mut store, moved) = Store::open_or_recover(&db)?;
+        if let Some(m) = moved {
+            tracing::error!(moved_to = %m.display(), "damaged database moved aside at kiosk start");
+            let outbox = cfg.paths.outbox_dir.clone();
+            let n = store.write(|tx| booth_core::store::outbox::reindex_orphans(tx, &outbox))?;
+            tracing::warn!(
+                count = n.len(),
+                "sealed recordings re-indexed after database recovery"
+            );
+        }
+        let mut agencies = store.read(kiosk::agencies)?;
+        if agencies.is_empty() {
+            agencies = crate::directory::demo_directory();
+        }
+        let flow = Flow::new(
+            FlowConfig::from_config(&cfg),
+            agencies,
+            ports.clock.monotonic(),
+        );
+        let (tx, rx) = channel();
+        Ok(Controller {
+            flow,
+            ports,
+            cfg: Arc::new(cfg),
+            store: Arc::new(Mutex::new(store)),
+            tx,
+            rx,
+            waker,
+            pending: Arc::new(AtomicUsize::new(0)),
+            take: Arc::new(Mutex::new(None)),
+            sealed: Arc::new(Mutex::new(None)),
+            stopped_at: Arc::new(Mutex::new(None)),
+            preview_on: Arc::new(AtomicBool::new(false)),
+            qr_on: Arc::new(AtomicBool::new(false)),
+            threaded_preview,
+            frame_sink: None,
+            calendar: WorkingCalendar::builtin(),
+        })
+    }
+
+    /// Where preview frames go.
+    pub fn set_frame_sink(&mut self, sink: FrameSink) {
+        self.frame_sink = Some(sink);
+    }
+
+    /// The flow (for rendering).
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    /// The ports.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Effects still running on workers.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Whether the camera preview is on.
+    pub fn preview_on(&self) -> bool {
+        self.preview_on.load(Ordering::SeqCst)
+    }
+
+    /// Feeds one event to the flow and starts its effects.
+    pub fn dispatch(&mut self, ev: Event) {
+        if matches!(ev, Event::Tap(_)) {
+            tracing::debug!(screen = self.flow.screen().name(), event = ?ev, "tap");
+        }
+        let fx = self.flow.handle(ev, self.ports.clock.monotonic());
+        self.run(fx);
+    }
+
+    /// Applies timeouts.
+    pub fn tick(&mut self) {
+        let fx = self.flow.tick(self.ports.clock.monotonic());
+        self.run(fx);
+    }
+
+    /// Feeds all worker results that have arrived. Returns how many.
+    pub fn pump(&mut self) -> usize {
+        let mut n = 0;
+        while let Ok(ev) = self.rx.try_recv() {
+            self.dispatch(ev);
+            n += 1;
+        }
+        n
+    }
+
+    /// Waits (up to `timeout` of real time) until no effect is running, feeding results as they
+    /// come. Headless mode and tests use it between script steps.
+    pub fn settle(&mut self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            self.pump();
+            if self.pending() == 0 {
+                // A result may have started new effects; pump once more.
+                if self.pump() == 0 && self.pending() == 0 {
+                    return true;
+                }
+                continue;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            if let Ok(ev) = self.rx.recv_timeout(Duration::from_millis(20)) {
+                self.dispatch(ev);
+            }
+        }
+    }
+
+    /// Headless preview: pulls one frame and the microphone level now, decodes a QR code when
+    /// scanning, and hands the frame to the sink.
+    pub fn poll_preview(&mut self) {
+        if !self.preview_on() {
+            return;
+        }
+        let (frame, level) = {
+            let mut r = self
+                .ports
+                .recorder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            (r.preview_frame(), r.mic_level())
+        };
+        self.dispatch(Event::MicLevel(level));
+        if let Some(f) = frame {
+            if self.qr_on.load(Ordering::SeqCst) {
+                if let Some(text) = crate::qr::decode(&f) {
+                    self.dispatch(Event::QrDecoded(text));
+                }
+            }
+            if let Some(s) = &self.frame_sink {
+                s(f);
+            }
+        }
+    }
+
+    fn spawn(&self, name: &'static str, job: impl FnOnce() -> Option<Event> + Send + 'static) {
+        let tx = self.tx.clone();
+        let pending = self.pending.clone();
+        let waker = self.waker.clone();
+        pending.fetch_add(1, Ordering::SeqCst);
+        let r = std::thread::Builder::new()
+            .name(format!("kiosk-{name}"))
+            .spawn(move || {
+                if let Some(ev) = job() {
+                    // The receiver lives as long as the controller; a send error means shutdown.
+                    let _ = tx.send(ev);
+                }
+                pending.fetch_sub(1, Ordering::SeqCst);
+                waker();
+            });
+        if let Err(e) = r {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            tracing::error!(error = %e, job = name, "cannot start a worker thread");
+        }
+    }
+
+    fn run(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            self.run_one(e);
+        }
+    }
+
+    fn run_one(&mut self, e: Effect) {
+        let p = self.ports.clone();
+        match e {
+            Effect::RedeemTicket(t) => self.spawn("ticket", move || {
+                Some(Event::TicketChecked(p.tickets.redeem(&t)))
+            }),
+            Effect::CheckPrinter => self.spawn("printer-status", move || {
+                Some(Event::PrinterStatus(
+                    p.printer.lock().unwrap_or_else(|x| x.into_inner()).status(),
+                ))
+            }),
+            Effect::StartPreview => {
+                let on = self.preview_on.clone();
+                let threaded = self.threaded_preview;
+                let sink = self.frame_sink.clone();
+                let qr = self.qr_on.clone();
+                let tx = self.tx.clone();
+                let waker = self.waker.clone();
+                self.spawn("preview-start", move || {
+                    let r = p
+                        .recorder
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .start_preview();
+                    if r.is_ok() {
+                        on.store(true, Ordering::SeqCst);
+                        if threaded {
+                            start_preview_thread(p, on, qr, sink, tx, waker);
+                        }
+                    }
+                    Some(Event::PreviewStarted(r))
+                });
+            }
+            Effect::StopPreview => {
+                self.preview_on.store(false, Ordering::SeqCst);
+                self.spawn("preview-stop", move || {
+                    p.recorder
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .stop_preview();
+                    None
+                });
+            }
+            Effect::StartQrScan => {
+                self.qr_on.store(true, Ordering::SeqCst);
+                if !self.preview_on() {
+                    self.run_one(Effect::StartPreview);
+                }
+            }
+            Effect::StopQrScan => {
+                self.qr_on.store(false, Ordering::SeqCst);
+                self.run_one(Effect::StopPreview);
+            }
+            Effect::StartRecording => self.spawn("rec-start", move || {
+                Some(Event::RecordingStarted(
+                    p.recorder.lock().unwrap_or_else(|x| x.into_inner()).start(),
+                ))
+            }),
+            Effect::StopRecording => {
+                let slot = self.take.clone();
+                let stopped = self.stopped_at.clone();
+                self.spawn("rec-stop", move || {
+                    let r = p.recorder.lock().unwrap_or_else(|x| x.into_inner()).stop();
+                    let ended_at = p.clock.now();
+                    if r.is_ok() {
+                        *stopped.lock().unwrap_or_else(|x| x.into_inner()) = Some(ended_at);
+                    }
+                    Some(Event::RecordingStopped(r.map(|t| {
+                        let take = crate::flow::Take {
+                            duration_ms: t.duration_ms,
+                            speech_fraction: t.speech_fraction,
+                            ended_at,
+                        };
+                        *slot.lock().unwrap_or_else(|x| x.into_inner()) = Some(t);
+                        take
+                    })))
+                });
+            }
+            Effect::DiscardRecording => {
+                self.take.lock().unwrap_or_else(|x| x.into_inner()).take();
+                self.spawn("rec-discard", move || {
+                    p.recorder
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .discard();
+                    None
+                });
+            }
+            Effect::PlayBack => self.spawn("playback", move || {
+                let r = p
+                    .recorder
+                    .lock()
+                    .unwrap_or_else(|x| x.into_inner())
+                    .play_back();
+                if let Err(e) = r {
+                    tracing::warn!(error = e.message_key(), "playback failed");
+                }
+                Some(Event::PlaybackDone)
+            }),
+            Effect::Commit(mut req) => {
+                if let Some(t) = *self.stopped_at.lock().unwrap_or_else(|x| x.into_inner()) {
+                    req.recorded_at = t;
+                }
+                let take = self.take.clone();
+                let sealed = self.sealed.clone();
+                let store = self.store.clone();
+                let cfg = self.cfg.clone();
+                let cal = self.calendar.clone();
+                self.spawn("commit", move || {
+                    Some(Event::Committed(
+                        commit(&p, &cfg, &cal, &store, &take, &sealed, &req).map(Box::new),
+                    ))
+                });
+            }
+            Effect::Print(r) => self.spawn("print", move || {
+                Some(Event::Printed(
+                    p.printer
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .print_receipt(&r),
+                ))
+            }),
+            Effect::PrintTest => self.spawn("print-test", move || {
+                Some(Event::Printed(
+                    p.printer
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .print_test(),
+                ))
+            }),
+            Effect::Reprint => self.spawn("reprint", move || {
+                Some(Event::Printed(
+                    p.printer
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .reprint_last(),
+                ))
+            }),
+            Effect::Lookup(code) => {
+                let store = self.store.clone();
+                let cfg = self.cfg.clone();
+                let lang = self.flow.session().language;
+                self.spawn("lookup", move || {
+                    Some(Event::LookedUp(lookup(&p, &cfg, &store, &code, lang)))
+                });
+            }
+            Effect::SaveRating { appeal_id, rating } => {
+                self.spawn("rating", move || match p.lookup.rate(appeal_id, rating) {
+                    Ok(()) => Some(Event::Rated),
+                    Err(e) => {
+                        tracing::error!(error = %e, appeal = %appeal_id, "rating not stored");
+                        Some(Event::Rated)
+                    }
+                })
+            }
+            Effect::ReadDiagnostics => {
+                let store = self.store.clone();
+                self.spawn("diagnostics", move || {
+                    Some(Event::Diagnostics(diagnostics(&p, &store)))
+                });
+            }
+            Effect::SessionWiped => {
+                self.take.lock().unwrap_or_else(|x| x.into_inner()).take();
+                self.qr_on.store(false, Ordering::SeqCst);
+                tracing::info!("session wiped");
+            }
+        }
+    }
+}
+
+fn start_preview_thread(
+    p: Ports,
+    on: Arc<AtomicBool>,
+    qr: Arc<AtomicBool>,
+    sink: Option<FrameSink>,
+    tx: Sender<Event>,
+    waker: Waker,
+) {
+    let r = std::thread::Builder::new()
+        .name("kiosk-preview".into())
+        .spawn(move || {
+            let period = Duration::from_millis(33);
+            let mut n: u64 = 0;
+            while on.load(Ordering::SeqCst) {
+                let t0 = std::time::Instant::now();
+                let (frame, level) = {
+                    let mut r = p.recorder.lock().unwrap_or_else(|x| x.into_inner());
+                    (r.preview_frame(), r.mic_level())
+                };
+                n += 1;
+                if n % 3 == 0 && tx.send(Event::MicLevel(level)).is_ok() {
+                    waker();
+                }
+                if let Some(f) = frame {
+                    // QR decoding costs more than a frame period: every 6th frame is plenty.
+                    if qr.load(Ordering::SeqCst) && n % 6 == 0 {
+                        if let Some(text) = crate::qr::decode(&f) {
+                            if tx.send(Event::QrDecoded(text)).is_ok() {
+                                waker();
+                            }
+                        }
+                    }
+                    if let Some(s) = &sink {
+                        s(f);
+                    }
+                }
+                if let Some(rest) = period.checked_sub(t0.elapsed()) {
+                    std::thread::sleep(rest);
+                }
+            }
+        });
+    if let Err(e) = r {
+        tracing::error!(error = %e, "cannot start the preview thread");
+    }
+}
+
+fn commit(
+    p: &Ports,
+    cfg: &Config,
+    cal: &WorkingCalendar,
+    store: &Mutex<Store>,
+    take: &Mutex<Option<RecordedTake>>,
+    sealed: &Mutex<Option<(Uuid, MediaRef)>>,
+    req: &CommitRequest,
+) -> Result<ReceiptData, CommitError> {
+    // 1. Seal (once): encrypted file in the outbox, fsynced and renamed.
+    let mut sealed_slot = sealed.lock().unwrap_or_else(|x| x.into_inner());
+    let (id, media) = match sealed_slot.clone() {
+        Some(s) => s,
+        None => {
+            let t = take
+                .lock()
+                .unwrap_or_else(|x| x.into_inner())
+                .clone()
+                .ok_or(CommitError::Store)?;
+            let id = booth_core::new_id();
+            let media = p.sealer.seal(&t, id).map_err(|e| {
+                tracing::error!(error = %e, appeal = %id, "sealing failed");
+                match e {
+                    crate::ports::SealError::DiskFull(_) => CommitError::DiskFull,
+                    _ => CommitError::Seal,
+                }
+            })?;
+            take.lock().unwrap_or_else(|x| x.into_inner()).take();
+            *sealed_slot = Some((id, media.clone()));
+            (id, media)
+        }
+    };
+    // 2. Code, lookup id, expected answer date.
+    let code = SecretCode::generate();
+    let lookup_id = code.lookup_id(&cfg.lookup.argon2).map_err(|e| {
+        tracing::error!(error = %e, "lookup id derivation failed");
+        CommitError::Store
+    })?;
+    let off = chrono::FixedOffset::east_opt(cfg.answers.utc_offset_minutes * 60)
+        .ok_or(CommitError::Store)?;
+    let local_day = req.recorded_at.with_timezone(&off).date_naive();
+    let expected = cal
+        .expected_answer_date(local_day, cfg.answers.deadline_working_days)
+        .unwrap_or_else(|_| {
+            local_day
+                + chrono::Duration::days(i64::from(cfg.answers.deadline_working_days) * 7 / 5 + 2)
+        });
+    let new = NewAppeal {
+        id,
+        booth_id: cfg.booth.id.clone(),
+        applicant: req.applicant.clone(),
+        addressee_id: req.addressee_id.clone(),
+        kind: req.kind,
+        complaint: req.complaint.clone(),
+        language: req.language,
+        recorded_at: req.recorded_at,
+        duration_ms: req.duration_ms,
+        media,
+        lookup_id,
+        expected_answer_date: expected,
+        continuation_of: req.continuation_of,
+        ticket: req.ticket.clone(),
+    };
+    // 3. Commit (synchronous=FULL): only after this does the receipt appear.
+    let appeal = {
+        let mut s = store.lock().unwrap_or_else(|x| x.into_inner());
+        s.write(|tx| {
+            let a = appeals::commit_appeal(tx, &new, &cfg.booth.branch, cfg.booth.number)?;
+            kiosk::add_status(tx, a.id, &StatusEvent { at: a.recorded_at, status: Status::Registered })?;
+            Ok::<_, StoreError>(a)
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, appeal = %id, "appeal commit failed; sealed file kept in the outbox");
+            if e.to_string().contains("full") { CommitError::DiskFull } else { CommitError::Store }
+        })?
+    };
+    sealed_slot.take();
+    tracing::info!(appeal = %appeal.id, number = %appeal.registration_number, "appeal committed");
+    let _ = appeal.recorded_at.year();
+    Ok(ReceiptData {
+        appeal_id: appeal.id,
+        registration_number: appeal.registration_number.to_string(),
+        recorded_at: appeal.recorded_at,
+        recorded_local: crate::adapters::local_text(
+            appeal.recorded_at,
+            cfg.answers.utc_offset_minutes,
+        ),
+        code,
+        expected_answer_date: appeal.expected_answer_date,
+        addressee: req.addressee_name.clone(),
+        kind: req.kind,
+        branch_name: cfg.booth.branch_name.clone(),
+        language: req.language,
+    })
+}
+
+fn lookup(
+    p: &Ports,
+    cfg: &Config,
+    store: &Mutex<Store>,
+    code: &SecretCode,
+    lang: booth_core::Language,
+) -> LookupOutcome {
+    let now = p.clock.now();
+    let window = chrono::Duration::minutes(LOOKUP_WINDOW_MIN);
+    // Rate limit first: a guesser learns nothing while waiting.
+    let in_a_row = store
+        .lock()
+        .unwrap_or_else(|x| x.into_inner())
+        .read(|tx| kiosk::failed_lookups_in_a_row(tx, now, window));
+    match in_a_row {
+        Ok((n, Some(last))) => {
+            let delay = lookup_delay_s(n, &cfg.lookup);
+            let until = last + chrono::Duration::seconds(delay as i64);
+            if until > now {
+                let wait = (until - now).num_seconds().max(1) as u64;
+                tracing::info!(failures = n, wait, "lookup slowed down after wrong codes");
+                return LookupOutcome::RateLimited(wait);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "lookup attempts unreadable");
+            return LookupOutcome::Unavailable;
+        }
+    }
+    let id = match code.lookup_id(&cfg.lookup.argon2) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "lookup id derivation failed");
+            return LookupOutcome::Unavailable;
+        }
+    };
+    let found = p.lookup.lookup(&id, lang);
+    let ok = matches!(found, Ok(Some(_)));
+    if let Err(e) = store
+        .lock()
+        .unwrap_or_else(|x| x.into_inner())
+        .write(|tx| kiosk::record_lookup_attempt(tx, now, ok))
+    {
+        tracing::error!(error = %e, "lookup attempt not recorded");
+    }
+    match found {
+        Ok(Some(v)) => LookupOutcome::Found(Box::new(v)),
+        Ok(None) => LookupOutcome::NotFound,
+        Err(e) => {
+            tracing::warn!(error = %e, "lookup unavailable");
+            LookupOutcome::Unavailable
+        }
+    }
+}
+
+fn diagnostics(p: &Ports, store: &Mutex<Store>) -> Diagnostics {
+    let mut lines = Vec::new();
+    lines.push(("version".to_string(), env!("CARGO_PKG_VERSION").to_string()));
+    lines.push((
+        "recorder".into(),
+        p.recorder
+            .lock()
+            .unwrap_or_else(|x| x.into_inner())
+            .describe(),
+    ));
+    lines.push((
+        "printer".into(),
+        format!(
+            "{:?}",
+            p.printer.lock().unwrap_or_else(|x| x.into_inner()).status()
+        ),
+    ));
+    let q = store.lock().unwrap_or_else(|x| x.into_inner()).read(|tx| {
+        let (depth, oldest) = booth_core::store::outbox::queue_stats(tx)?;
+        let n = appeals::count(tx)?;
+        Ok::<_, StoreError>((depth, oldest, n))
+    });
+    match q {
+        Ok((depth, oldest, n)) => {
+            lines.push(("appeals".into(), n.to_string()));
+            lines.push(("outbox".into(), format!("{depth} waiting")));
+            lines.push((
+                "oldest unsent".into(),
+                oldest
+                    .map(|t| crate::adapters::local_text(t, 300))
+                    .unwrap_or_else(|| "-".into()),
+            ));
+        }
+        Err(e) => lines.push(("database".into(), format!("error: {e}"))),
+    }
+    for (port, adapter) in &p.adapters {
+        lines.push((format!("adapter {port}"), (*adapter).to_string()));
+    }
+    Diagnostics { lines }
+}
+
+/// Builds the ports from config: real adapters where they exist, `Sim*` otherwise.
+pub fn default_ports(cfg: &Config, clock: Arc<dyn Clock>, sim: &SimKnobs) -> Ports {
+    use crate::sim::*;
+    let recorder = SimRecorder::new(
+        sim.recorder.clone(),
+        &cfg.paths.ram_dir,
+        clock.clone(),
+        sim.scene.clone(),
+    );
+    let mut printer = SimPrinter::new(sim.paper, sim.printer_out.as_deref());
+    printer.cover_open = sim.cover_open;
+    Ports {
+        recorder: Arc::new(Mutex::new(Box::new(recorder))),
+        sealer: Arc::new(SimSealer::new(&cfg.paths.outbox_dir)),
+        printer: Arc::new(Mutex::new(Box::new(printer))),
+        tickets: Arc::new(SimTicketRedeemer::demo(clock.clone())),
+        lookup: Arc::new(crate::adapters::StoreLookup::new(
+            &cfg.paths.database(),
+            cfg.answers.utc_offset_minutes,
+        )),
+        clock,
+        adapters: vec![
+            ("recorder", "SimRecorder"),
+            ("sealer", "SimSealer (no encryption)"),
+            ("printer", "SimPrinter"),
+            ("tickets", "SimTicketRedeemer"),
+            ("lookup", "StoreLookup (booth-core store)"),
+            ("clock", "booth_core::Clock"),
+        ],
+    }
+}
+
+/// Knobs of the simulated devices (headless scripts and tests turn them).
+#[derive(Debug, Clone)]
+pub struct SimKnobs {
+    /// Recorder behaviour.
+    pub recorder: crate::sim::SimRecorderOptions,
+    /// What the camera sees.
+    pub scene: Arc<crate::sim::SimCameraScene>,
+    /// Receipts on the roll.
+    pub paper: u32,
+    /// Cover open.
+    pub cover_open: bool,
+    /// Where the sim printer writes receipts.
+    pub printer_out: Option<PathBuf>,
+}
+
+impl Default for SimKnobs {
+    fn default() -> Self {
+        SimKnobs {
+            recorder: crate::sim::SimRecorderOptions::default(),
+            scene: Arc::default(),
+            paper: 200,
+            cover_open: false,
+            printer_out: None,
+        }
+    }
+}
