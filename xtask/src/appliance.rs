@@ -1,6 +1,7 @@
 //! The appliance recipes: checks of the systemd units and lockdown files in `systemd/`
-//! (`check_units`, run by `cargo xtask test`), the OS image build (`image`) and its QEMU boot
-//! test (`image_test`).
+//! (`check_units`, run by `cargo xtask test`), the real kiosk under headless `cage` with its
+//! systemd liveness messages (`cage_kiosk_check`), the OS image build (`image`) and its QEMU
+//! boot test (`image_test`).
 //!
 //! The checks use the host's systemd 252 tools against a scratch root, because PID 1 of a CI
 //! machine is not systemd (see `docs/appliance.md`): `systemd-analyze verify` fails on any
@@ -969,9 +970,8 @@ impl Qmp {
     }
 }
 
-/// Reads a binary PPM (P6) and returns (width, height, fraction of pixels that differ from the
-/// most common colour). A blank screen (all black, or one flat colour) gives 0.
-fn ppm_busyness(data: &[u8]) -> Result<(usize, usize, f64)> {
+/// Reads a binary 8-bit PPM (P6): (width, height, the RGB bytes of its pixels).
+fn ppm_pixels(data: &[u8]) -> Result<(usize, usize, &[u8])> {
     let mut fields = Vec::new();
     let mut i = 0;
     while fields.len() < 4 && i < data.len() {
@@ -997,10 +997,14 @@ fn ppm_busyness(data: &[u8]) -> Result<(usize, usize, f64)> {
     let (w, h): (usize, usize) = (fields[1].parse()?, fields[2].parse()?);
     let pixels = data.get(i + 1..).context("PPM without pixels")?;
     ensure!(pixels.len() >= w * h * 3, "PPM is truncated");
-    let mut counts = std::collections::HashMap::new();
-    for px in pixels[..w * h * 3].chunks_exact(3) {
-        *counts.entry([px[0], px[1], px[2]]).or_insert(0usize) += 1;
-    }
+    Ok((w, h, &pixels[..w * h * 3]))
+}
+
+/// Reads a binary PPM (P6) and returns (width, height, fraction of pixels that differ from the
+/// most common colour). A blank screen (all black, or one flat colour) gives 0.
+fn ppm_busyness(data: &[u8]) -> Result<(usize, usize, f64)> {
+    let (w, h, pixels) = ppm_pixels(data)?;
+    let counts = colour_counts(pixels);
     let top = counts.values().copied().max().unwrap_or(0);
     Ok((
         w,
@@ -1011,6 +1015,15 @@ fn ppm_busyness(data: &[u8]) -> Result<(usize, usize, f64)> {
             1.0 - top as f64 / (w * h) as f64
         },
     ))
+}
+
+/// How many pixels of each colour (RGB triples).
+fn colour_counts(pixels: &[u8]) -> std::collections::HashMap<[u8; 3], usize> {
+    let mut counts = std::collections::HashMap::new();
+    for px in pixels.chunks_exact(3) {
+        *counts.entry([px[0], px[1], px[2]]).or_insert(0usize) += 1;
+    }
+    counts
 }
 
 /// `cargo xtask image-test`: builds a root tree with mmdebstrap (the image's packages, our
@@ -1347,6 +1360,504 @@ fn record_result(
     Ok(())
 }
 
+/// The unprivileged uid and gid of the cage check (`nobody`): cage refuses to run as root.
+const CAGE_UID: u32 = 65534;
+/// The output wlroots 0.15's headless backend creates when `WLR_HEADLESS_OUTPUTS` is unset.
+const HEADLESS_OUTPUT: (usize, usize) = (1280, 720);
+/// The watchdog interval the check gives the kiosk (`WATCHDOG_USEC`): it pets every second.
+const CAGE_WATCHDOG_USEC: u64 = 2_000_000;
+/// Fewer distinct colours than this is a blank or nearly blank screen: the attract screen's
+/// anti-aliased text alone has hundreds.
+const MIN_DISTINCT_COLOURS: usize = 64;
+
+/// `cargo xtask test` step: the real kiosk binary (`target/debug/kiosk`, simulated devices)
+/// under the real `cage` on wlroots' headless backend, as uid 65534. Asserts `READY=1` and
+/// `WATCHDOG=1` on a fake `NOTIFY_SOCKET`, a `grim` screenshot of the attract screen that fills
+/// the output and is not blank (copied to `target/cage-kiosk-attract.png`), and that a stopped
+/// (hung) kiosk stops petting the watchdog and resumes when continued. Everything it started
+/// is killed on success and on failure. Needs root (to chown the scratch directory and drop to
+/// the uid) and the packages cage, grim, xwayland and imagemagick.
+pub fn cage_kiosk_check() -> Result<()> {
+    ensure!(
+        fs::metadata("/proc/self")?.uid() == 0,
+        "the cage check needs root: cage refuses to run as root, so the check runs it as uid \
+         {CAGE_UID} with setpriv and must chown its scratch directory to that uid"
+    );
+    require_tools(&[
+        ("cage", "cage"),
+        ("grim", "grim"),
+        ("Xwayland", "xwayland"),
+        ("setpriv", "util-linux"),
+        ("convert", "imagemagick"),
+    ])?;
+    let root = std::env::current_dir()?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| root.join(t));
+    let kiosk = target.join("debug").join("kiosk");
+    ensure!(
+        kiosk.is_file(),
+        "{} is missing: build it first (`cargo build -p kiosk`)",
+        kiosk.display()
+    );
+    let scratch = CageScratch::new()?;
+    let log_copy = target.join("cage-kiosk.log");
+    let result = run_cage_kiosk(&scratch, &kiosk, &target);
+    // cage's and the kiosk's stderr, kept for a failed CI run.
+    let log = fs::read_to_string(scratch.log()).unwrap_or_default();
+    let _ = fs::write(&log_copy, &log);
+    result.map_err(|e| {
+        // wlroots repeats "Basic output test failed" about 60 times a second; leave it out.
+        let quiet: String = log
+            .lines()
+            .filter(|l| !l.contains("Basic output test failed"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        anyhow::anyhow!(
+            "{e:#}\n--- last lines of the cage + kiosk log (all of it in {}):\n{}",
+            log_copy.display(),
+            tail(&quiet, 25)
+        )
+    })
+}
+
+fn run_cage_kiosk(scratch: &CageScratch, kiosk: &Path, target: &Path) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+
+    let dir = &scratch.dir;
+    let (run, home) = (dir.join("run"), dir.join("home"));
+    for (d, mode) in [
+        (&run, 0o700),
+        (&home, 0o700),
+        (&home.join("state"), 0o700),
+        (&home.join("state/outbox"), 0o700),
+        (&home.join("ram"), 0o700),
+    ] {
+        fs::create_dir(d).with_context(|| format!("creating {}", d.display()))?;
+        fs::set_permissions(d, fs::Permissions::from_mode(mode))?;
+        std::os::unix::fs::chown(d, Some(CAGE_UID), Some(CAGE_UID))
+            .with_context(|| format!("chown {}", d.display()))?;
+    }
+    let config = dir.join("booth.toml");
+    let p = |sub: &str| home.join(sub).display().to_string();
+    fs::write(
+        &config,
+        format!(
+            "[paths]\nstate_dir = {:?}\noutbox_dir = {:?}\nram_dir = {:?}\n\n\
+             [kiosk]\n# No time sync here.\nclock_sync_marker = \"\"\n",
+            p("state"),
+            p("state/outbox"),
+            p("ram")
+        ),
+    )?;
+    fs::set_permissions(&config, fs::Permissions::from_mode(0o644))?;
+    let socket_path = dir.join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&socket_path)
+        .with_context(|| format!("binding {}", socket_path.display()))?;
+    std::os::unix::fs::chown(&socket_path, Some(CAGE_UID), Some(CAGE_UID))?;
+
+    let log = fs::File::create(scratch.log())?;
+    let env: Vec<(&str, String)> = vec![
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".into()),
+        ("HOME", home.display().to_string()),
+        ("LANG", "C.UTF-8".into()),
+        ("XDG_RUNTIME_DIR", run.display().to_string()),
+        ("WLR_BACKENDS", "headless".into()),
+        ("WLR_RENDERER", "pixman".into()),
+        ("WLR_LIBINPUT_NO_DEVICES", "1".into()),
+    ];
+    let as_nobody = |program: &str| {
+        let mut c = Command::new("setpriv");
+        c.arg(format!("--reuid={CAGE_UID}"))
+            .arg(format!("--regid={CAGE_UID}"))
+            .arg("--clear-groups")
+            .arg(program)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(std::process::Stdio::null());
+        c
+    };
+    let mut cage = as_nobody("cage");
+    // No `-d`: with it, clients stayed small and did not redraw (appliance findings §3).
+    cage.arg("--")
+        .arg(kiosk)
+        .arg("--config")
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", CAGE_WATCHDOG_USEC.to_string())
+        .env("BOOTH_KIOSK_SIM", "1")
+        .env("RUST_LOG", "info")
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        // Its own process group, so the cleanup reaches cage, Xwayland and the kiosk.
+        .process_group(0);
+    let started = Instant::now();
+    let child = cage.spawn().context("starting setpriv … cage")?;
+    let mut session = CageSession {
+        pgid: child.id(),
+        child: Some(child),
+    };
+    let mut inbox = NotifyInbox { socket: notify };
+
+    // READY=1: the attract screen has been drawn.
+    let ready_at = inbox
+        .wait_for(&mut session, "READY=1", started + Duration::from_secs(60))?
+        .context("no READY=1 from the kiosk within 60 s")?;
+    let to_ready = ready_at - started;
+    println!(
+        "appliance: cage + kiosk sent READY=1 after {:.2} s",
+        to_ready.as_secs_f64()
+    );
+
+    // Two WATCHDOG=1 while it runs (every WATCHDOG_USEC/2 = 1 s).
+    let mut pets = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pets.len() < 2 {
+        let at = inbox
+            .wait_for(&mut session, "WATCHDOG=1", deadline)?
+            .with_context(|| {
+                format!(
+                    "only {} WATCHDOG=1 within 30 s after READY=1 (WATCHDOG_USEC={CAGE_WATCHDOG_USEC})",
+                    pets.len()
+                )
+            })?;
+        pets.push(at);
+    }
+    let gap = pets[1] - pets[0];
+    println!(
+        "appliance: {} WATCHDOG=1 received, {:.2} s apart (pet interval asked: {:.1} s)",
+        pets.len(),
+        gap.as_secs_f64(),
+        CAGE_WATCHDOG_USEC as f64 / 2e6
+    );
+
+    // The screenshot, by grim as the same user on cage's Wayland socket.
+    let shot = home.join("attract.png");
+    let mut grim = as_nobody("grim");
+    grim.arg(&shot).env("WAYLAND_DISPLAY", "wayland-0");
+    let grim_out = output_within(&mut grim, Duration::from_secs(60))?;
+    ensure!(grim_out.0, "grim failed: {}", grim_out.1);
+    let ppm = std::process::Command::new("convert")
+        .arg(&shot)
+        .args(["-depth", "8", "ppm:-"])
+        .output()
+        .context("starting convert")?;
+    ensure!(
+        ppm.status.success(),
+        "convert could not decode the screenshot: {}",
+        String::from_utf8_lossy(&ppm.stderr)
+    );
+    let (w, h, pixels) = ppm_pixels(&ppm.stdout)?;
+    let colours = colour_counts(pixels);
+    let top = colours.values().copied().max().unwrap_or(0);
+    let busy = 1.0 - top as f64 / (w * h).max(1) as f64;
+    let attract = target.join("cage-kiosk-attract.png");
+    fs::copy(&shot, &attract).with_context(|| format!("copying to {}", attract.display()))?;
+    println!(
+        "appliance: grim screenshot {w}x{h}, {} distinct colours, {:.1}% of pixels off the main \
+         colour: {}",
+        colours.len(),
+        busy * 100.0,
+        attract.display()
+    );
+    ensure!(
+        (w, h) == HEADLESS_OUTPUT,
+        "screenshot is {w}x{h}, the headless output is {}x{}",
+        HEADLESS_OUTPUT.0,
+        HEADLESS_OUTPUT.1
+    );
+    ensure!(
+        colours.len() >= MIN_DISTINCT_COLOURS,
+        "the screen looks blank: {} distinct colours (want at least {MIN_DISTINCT_COLOURS})",
+        colours.len()
+    );
+    // Full screen: no rows or columns of cage's black background along the bottom or right
+    // edge (a maximised window with client-side decorations leaves the title bar's height).
+    let px = |x: usize, y: usize| &pixels[(y * w + x) * 3..(y * w + x) * 3 + 3];
+    let black_rows = (0..h)
+        .rev()
+        .take_while(|&y| (0..w).all(|x| px(x, y) == [0, 0, 0]))
+        .count();
+    let black_cols = (0..w)
+        .rev()
+        .take_while(|&x| (0..h).all(|y| px(x, y) == [0, 0, 0]))
+        .count();
+    ensure!(
+        black_rows == 0 && black_cols == 0,
+        "the kiosk window does not fill the {w}x{h} output: {black_rows} black rows at the \
+         bottom, {black_cols} black columns at the right (see {})",
+        attract.display()
+    );
+
+    // A hung UI: SIGSTOP the kiosk (cage's child) and no WATCHDOG=1 may arrive for 3 s.
+    let kiosk_pid = session.kiosk_pid()?;
+    signal(&kiosk_pid.to_string(), "STOP")?;
+    let stop_deadline = Instant::now() + Duration::from_secs(10);
+    while proc_stat(kiosk_pid).map(|s| s.0) != Some('T') {
+        ensure!(
+            Instant::now() < stop_deadline,
+            "the kiosk (pid {kiosk_pid}) did not stop on SIGSTOP"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Whatever it sent before it stopped.
+    inbox.socket.set_nonblocking(true)?;
+    let mut buf = [0u8; 4096];
+    while inbox.socket.recv(&mut buf).is_ok() {}
+    inbox.socket.set_nonblocking(false)?;
+    let stopped_at = Instant::now();
+    let quiet_until = stopped_at + Duration::from_secs(3);
+    if let Some(at) = inbox.wait_for(&mut session, "WATCHDOG=1", quiet_until)? {
+        bail!(
+            "WATCHDOG=1 arrived {:.2} s after the kiosk was stopped: the watchdog is not \
+             petted by the kiosk's own event loop",
+            (at - stopped_at).as_secs_f64()
+        );
+    }
+    println!("appliance: kiosk SIGSTOPped: no WATCHDOG=1 for 3 s");
+    signal(&kiosk_pid.to_string(), "CONT")?;
+    let resumed = Instant::now();
+    let back = inbox
+        .wait_for(
+            &mut session,
+            "WATCHDOG=1",
+            resumed + Duration::from_secs(30),
+        )?
+        .context("the kiosk did not pet the watchdog again within 30 s of SIGCONT")?;
+    println!(
+        "appliance: kiosk SIGCONTinued: WATCHDOG=1 again after {} ms",
+        (back - resumed).as_millis()
+    );
+    let how = session.stop()?;
+    println!("appliance: {how}; no process of the session left");
+    Ok(())
+}
+
+/// The check's scratch directory `/tmp/booth-cage-PID` (0755, root), removed on drop.
+struct CageScratch {
+    dir: PathBuf,
+}
+
+impl CageScratch {
+    fn new() -> Result<CageScratch> {
+        let dir = std::env::temp_dir().join(format!("booth-cage-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
+        Ok(CageScratch { dir })
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.join("cage.log")
+    }
+}
+
+impl Drop for CageScratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// cage (started through setpriv, which execs it) leading its own process group; dropping it
+/// kills the whole group.
+struct CageSession {
+    pgid: u32,
+    child: Option<std::process::Child>,
+}
+
+impl CageSession {
+    /// Fails with the exit status when cage has exited.
+    fn check_running(&mut self) -> Result<()> {
+        if let Some(child) = self.child.as_mut()
+            && let Some(status) = child.try_wait()?
+        {
+            self.child = None;
+            bail!("cage exited early with {status}");
+        }
+        Ok(())
+    }
+
+    /// The kiosk: cage's child process named `kiosk`.
+    fn kiosk_pid(&self) -> Result<u32> {
+        let comm = fs::read_to_string(format!("/proc/{}/comm", self.pgid)).unwrap_or_default();
+        ensure!(
+            comm.trim() == "cage",
+            "pid {} is {:?}, not cage",
+            self.pgid,
+            comm.trim()
+        );
+        let kids: Vec<u32> = procs()
+            .into_iter()
+            .filter(|&p| proc_stat(p).is_some_and(|s| s.1 == self.pgid))
+            .filter(|p| {
+                fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "kiosk")
+            })
+            .collect();
+        match kids.as_slice() {
+            [one] => Ok(*one),
+            other => bail!("expected one kiosk child of cage, found {other:?}"),
+        }
+    }
+
+    /// Members of the process group still alive (zombies do not count).
+    fn members(&self) -> Vec<u32> {
+        procs()
+            .into_iter()
+            .filter(|&p| proc_stat(p).is_some_and(|s| s.2 == self.pgid && s.0 != 'Z'))
+            .collect()
+    }
+
+    /// SIGCONT to the group (a stopped kiosk), SIGTERM to cage, which ends its client; then
+    /// SIGTERM and, after 10 s, SIGKILL to whatever is left of the group. Returns how cage
+    /// ended; fails if any member is left.
+    fn stop(&mut self) -> Result<String> {
+        let group = format!("-{}", self.pgid);
+        let _ = signal(&group, "CONT");
+        let mut how = String::from("cage had already exited");
+        if let Some(mut child) = self.child.take() {
+            let _ = signal(&self.pgid.to_string(), "TERM");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            how = loop {
+                if let Some(status) = child.try_wait()? {
+                    break format!("cage ended on SIGTERM with {status}");
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let status = child.wait()?;
+                    break format!("cage ignored SIGTERM for 10 s, killed ({status})");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+        }
+        // The kiosk and Xwayland exit by themselves once cage's socket closes; a grace period.
+        let grace = Instant::now() + Duration::from_secs(3);
+        let deadline = grace + Duration::from_secs(10);
+        let mut signalled = false;
+        while !self.members().is_empty() {
+            if !signalled && Instant::now() > grace {
+                let _ = signal(&group, "TERM");
+                signalled = true;
+            }
+            if Instant::now() > deadline {
+                let _ = signal(&group, "KILL");
+                std::thread::sleep(Duration::from_millis(500));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let left = self.members();
+        ensure!(
+            left.is_empty(),
+            "processes of the cage session left: {left:?}"
+        );
+        if signalled {
+            how.push_str("; the kiosk or Xwayland outlived it by 3 s and needed SIGTERM");
+        }
+        Ok(how)
+    }
+}
+
+impl Drop for CageSession {
+    fn drop(&mut self) {
+        if self.child.is_some() || !self.members().is_empty() {
+            let _ = self.stop();
+        }
+    }
+}
+
+/// The fake `NOTIFY_SOCKET` (what systemd would read).
+struct NotifyInbox {
+    socket: std::os::unix::net::UnixDatagram,
+}
+
+impl NotifyInbox {
+    /// Reads datagrams until one has the line `want` (returns when it arrived) or `deadline`
+    /// passes (None). Fails as soon as cage exits.
+    fn wait_for(
+        &mut self,
+        session: &mut CageSession,
+        want: &str,
+        deadline: Instant,
+    ) -> Result<Option<Instant>> {
+        let mut buf = [0u8; 4096];
+        loop {
+            session.check_running()?;
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let wait = (deadline - now).min(Duration::from_millis(250));
+            self.socket.set_read_timeout(Some(wait))?;
+            match self.socket.recv(&mut buf) {
+                Ok(n) => {
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    if text.lines().any(|l| l == want) {
+                        return Ok(Some(Instant::now()));
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e).context("reading the notify socket"),
+            }
+        }
+    }
+}
+
+/// Sends a signal with kill(1); `target` is a pid or `-PGID`.
+fn signal(target: &str, sig: &str) -> Result<()> {
+    let (ok, out) = output_of(Command::new("kill").args(["-s", sig, "--", target]))?;
+    ensure!(ok, "kill -s {sig} {target}: {out}");
+    Ok(())
+}
+
+/// Runs a command with a time limit: (success, stdout + stderr).
+fn output_within(cmd: &mut Command, limit: Duration) -> Result<(bool, String)> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {shown}"))?;
+    let deadline = Instant::now() + limit;
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{shown} did not finish within {} s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output()?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+/// Every pid in /proc.
+fn procs() -> Vec<u32> {
+    fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// (state, parent pid, process group) of a process, from /proc/PID/stat.
+fn proc_stat(pid: u32) -> Option<(char, u32, u32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut f = stat.get(stat.rfind(')')? + 2..)?.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    Some((state, f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1429,5 +1940,14 @@ mod tests {
     fn shipped_units_pass_every_check() {
         crate::util::cd_workspace_root().expect("workspace root");
         check_units().expect("appliance checks");
+    }
+
+    /// The real kiosk under the real cage (needs root, cage, grim, xwayland and a built
+    /// `target/debug/kiosk`): `cargo test -p xtask cage -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "needs root, cage and a built kiosk; run by `cargo xtask test`"]
+    fn cage_runs_the_real_kiosk() {
+        crate::util::cd_workspace_root().expect("workspace root");
+        cage_kiosk_check().expect("cage kiosk check");
     }
 }
