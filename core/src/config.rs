@@ -152,6 +152,10 @@ pub struct KioskSection {
     pub orientation: String,
     /// Start in high-contrast mode (default false).
     pub high_contrast: bool,
+    /// Marker file whose presence means the clock has been synchronised since boot; appeals
+    /// are refused while it is missing (default `/run/systemd/timesync/synchronized`, written
+    /// by systemd-timesyncd). Empty disables the check (development and tests only).
+    pub clock_sync_marker: String,
 }
 
 impl Default for KioskSection {
@@ -167,6 +171,7 @@ impl Default for KioskSection {
             min_speech_fraction: 0.1,
             orientation: "landscape".into(),
             high_contrast: false,
+            clock_sync_marker: "/run/systemd/timesync/synchronized".into(),
         }
     }
 }
@@ -219,7 +224,7 @@ impl Default for LookupSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecorderSection {
-    /// `"simulated"` or `"v4l2"` (default simulated).
+    /// `"simulated"`, `"v4l2"` or `"image"` (a still picture at `camera_device`; tests and demo).
     pub camera: String,
     /// V4L2 device (default `/dev/video0`; udev names it `/dev/booth-camera`).
     pub camera_device: String,

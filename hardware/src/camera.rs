@@ -201,7 +201,62 @@ impl Camera for V4l2Camera {
     }
 }
 
-/// Builds the camera that `recorder.camera` names: `"simulated"` or `"v4l2"`.
+/// A still picture held in front of the camera: a PNG or JPEG file shown as a live source,
+/// letterboxed into the asked frame size. Used where a test or the demo needs the camera to
+/// see something definite, e.g. a printed receipt whose QR code the lookup screen must read.
+#[derive(Debug, Clone)]
+pub struct ImageCamera {
+    /// The picture (`.png`, `.jpg` or `.jpeg`).
+    pub path: PathBuf,
+}
+
+impl Camera for ImageCamera {
+    fn describe(&self) -> String {
+        "still-picture camera (test image)".into()
+    }
+
+    fn source(&self, width: u32, height: u32, fps: u32) -> Result<gst::Bin, RecorderError> {
+        let ext = self
+            .path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let decoder = match ext.as_str() {
+            "png" => "pngdec",
+            "jpg" | "jpeg" => "jpegdec",
+            _ => {
+                return Err(RecorderError::Config {
+                    key: "recorder.camera_device".into(),
+                    message: format!(
+                        "the still-picture camera needs a .png or .jpg file, not {}",
+                        self.path.display()
+                    ),
+                });
+            }
+        };
+        if !self.path.is_file() {
+            return Err(RecorderError::CameraFailed {
+                element: "camera-src".into(),
+                detail: format!("no picture at {}", self.path.display()),
+            });
+        }
+        let src = make("filesrc", "camera-src")?;
+        src.set_property("location", self.path.to_string_lossy().to_string());
+        let dec = make(decoder, "camera-decode")?;
+        let convert = make("videoconvert", "camera-convert")?;
+        let freeze = make("imagefreeze", "camera-freeze")?;
+        freeze.set_property("is-live", true);
+        let scale = make("videoscale", "camera-scale")?;
+        scale.set_property("add-borders", true);
+        let rate = make("videorate", "camera-rate")?;
+        let caps = make("capsfilter", "camera-caps")?;
+        caps.set_property("caps", raw_caps(width, height, fps));
+        bin_of(&[src, dec, convert, freeze, scale, rate, caps])
+    }
+}
+
+/// Builds the camera that `recorder.camera` names: `"simulated"`, `"v4l2"` or `"image"`
+/// (a still picture from `recorder.camera_device`).
 pub fn camera_from_config(
     section: &booth_core::config::RecorderSection,
 ) -> Result<Arc<dyn Camera>, RecorderError> {
@@ -210,9 +265,12 @@ pub fn camera_from_config(
         "v4l2" => Ok(Arc::new(V4l2Camera {
             device: section.camera_device.clone().into(),
         })),
+        "image" => Ok(Arc::new(ImageCamera {
+            path: section.camera_device.clone().into(),
+        })),
         other => Err(RecorderError::Config {
             key: "recorder.camera".into(),
-            message: format!("unknown camera {other:?}: use \"simulated\" or \"v4l2\""),
+            message: format!("unknown camera {other:?}: use \"simulated\", \"v4l2\" or \"image\""),
         }),
     }
 }

@@ -179,6 +179,11 @@ pub fn run(cfg: &Config) -> DiagReport {
             Health::Degraded,
             "simulated camera configured: not for citizens".into(),
         ),
+        "image" => add(
+            "camera",
+            Health::Degraded,
+            "still-picture test camera configured: not for citizens".into(),
+        ),
         "v4l2" => match probe_device(Path::new(&r.camera_device)) {
             Ok(d) => {
                 let fits = d.formats.iter().any(|f| {

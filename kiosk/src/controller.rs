@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use booth_core::code::SecretCode;
 use booth_core::config::Config;
-use booth_core::store::{NewAppeal, Store, StoreError, appeals, kiosk};
+use booth_core::store::{NewAppeal, Store, StoreError, appeals, kiosk, sync as store_sync};
 use booth_core::{Clock, MediaRef, Status, StatusEvent, WorkingCalendar};
 use chrono::Datelike;
 use uuid::Uuid;
@@ -22,6 +22,69 @@ use crate::flow::{
     ReceiptData, lookup_delay_s,
 };
 use crate::ports::{Frame, Ports, RecordedTake};
+
+/// How often the clock guard looks again.
+const CLOCK_RECHECK: Duration = Duration::from_secs(10);
+
+/// When this kiosk was built (`SOURCE_DATE_EPOCH` or the build machine's clock, see build.rs):
+/// a clock reading earlier than this is certainly wrong.
+pub fn build_time() -> chrono::DateTime<chrono::Utc> {
+    env!("BOOTH_BUILD_EPOCH")
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+}
+
+/// Whether the clock can be trusted for receipt dates and deadlines: it must read no earlier
+/// than the build, and (unless `marker` is empty) time sync must have succeeded since boot.
+pub fn clock_problem(
+    marker: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    built: chrono::DateTime<chrono::Utc>,
+) -> Option<crate::flow::ClockProblem> {
+    if now < built {
+        return Some(crate::flow::ClockProblem::BeforeBuildDate {
+            clock: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            built: built.format("%Y-%m-%d").to_string(),
+        });
+    }
+    if !marker.is_empty() && !std::path::Path::new(marker).exists() {
+        return Some(crate::flow::ClockProblem::NotSynchronized {
+            marker: marker.to_owned(),
+        });
+    }
+    None
+}
+
+/// How often the printer is asked for its state while nobody uses the booth (for the
+/// heartbeat's device health).
+const HEALTH_EVERY: Duration = Duration::from_secs(60);
+
+/// Writes device health for the sync agent's heartbeat (store keys `health.*`). Failures are
+/// logged only: health is advisory and must never disturb a citizen.
+fn report_health(store: &Mutex<Store>, pairs: &[(&str, String)]) {
+    let r = store.lock().unwrap_or_else(|x| x.into_inner()).write(|tx| {
+        for (k, v) in pairs {
+            booth_core::store::kv_set(tx, k, v)?;
+        }
+        Ok::<_, StoreError>(())
+    });
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "device health not recorded");
+    }
+}
+
+fn printer_health(s: crate::flow::PrinterState) -> &'static str {
+    use crate::flow::PrinterState as P;
+    match s {
+        P::Ready => "ok",
+        P::PaperLow => "paper_low",
+        P::PaperOut => "paper_out",
+        P::CoverOpen => "cover_open",
+        P::Offline => "offline",
+    }
+}
 
 /// How long wrong codes are remembered for the rate limit.
 const LOOKUP_WINDOW_MIN: i64 = 60;
@@ -56,6 +119,12 @@ pub struct Controller {
     threaded_preview: bool,
     frame_sink: Option<FrameSink>,
     calendar: WorkingCalendar,
+    /// Whether the clock guard runs (off only for the headless mode's simulated clock).
+    clock_guard: bool,
+    /// When the clock was last checked (monotonic).
+    clock_checked_at: Option<std::time::Instant>,
+    /// When device health was last reported while idle (monotonic).
+    health_at: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -122,7 +191,46 @@ impl Controller {
             threaded_preview,
             frame_sink: None,
             calendar: WorkingCalendar::builtin(),
+            clock_guard: true,
+            clock_checked_at: None,
+            health_at: None,
         })
+    }
+
+    /// Turns the clock guard off: only for a simulated clock (headless scripts), whose dates
+    /// are fixed on purpose.
+    pub fn disable_clock_guard(&mut self) {
+        self.clock_guard = false;
+        self.clock_checked_at = None;
+        let fx = self
+            .flow
+            .handle(Event::ClockChecked(None), self.ports.clock.monotonic());
+        self.run(fx);
+    }
+
+    /// Checks the clock now and tells the flow when the verdict changed (logged for the
+    /// technician; the reason also shows in service mode).
+    fn check_clock(&mut self) {
+        if !self.clock_guard {
+            return;
+        }
+        self.clock_checked_at = Some(self.ports.clock.monotonic());
+        let problem = clock_problem(
+            &self.cfg.kiosk.clock_sync_marker,
+            self.ports.clock.now(),
+            build_time(),
+        );
+        if problem.as_ref() == self.flow.clock_problem() {
+            return;
+        }
+        match &problem {
+            Some(p) => tracing::warn!(reason = %p, "appeals refused: the clock cannot be trusted"),
+            None => tracing::info!("clock trusted: appeals accepted"),
+        }
+        let fx = self
+            .flow
+            .handle(Event::ClockChecked(problem), self.ports.clock.monotonic());
+        self.run(fx);
     }
 
     /// Where preview frames go.
@@ -160,14 +268,46 @@ impl Controller {
         if matches!(ev, Event::Tap(_)) {
             tracing::debug!(screen = self.flow.screen().name(), event = ?ev, "tap");
         }
+        if self.clock_guard && self.clock_checked_at.is_none() {
+            self.check_clock();
+        }
         let fx = self.flow.handle(ev, self.ports.clock.monotonic());
         self.run(fx);
     }
 
-    /// Applies timeouts.
+    /// Applies timeouts, and re-checks the clock every few seconds.
     pub fn tick(&mut self) {
         let fx = self.flow.tick(self.ports.clock.monotonic());
         self.run(fx);
+        let due = self.clock_checked_at.is_none_or(|t| {
+            self.ports.clock.monotonic().saturating_duration_since(t) >= CLOCK_RECHECK
+        });
+        if self.clock_guard && due {
+            self.check_clock();
+        }
+        let now = self.ports.clock.monotonic();
+        let health_due = self
+            .health_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= HEALTH_EVERY);
+        if health_due && self.flow.screen() == crate::flow::Screen::Attract && self.pending() == 0 {
+            self.health_at = Some(now);
+            let p = self.ports.clone();
+            let store = self.store.clone();
+            self.spawn("health", move || {
+                let st = p.printer.lock().unwrap_or_else(|x| x.into_inner()).status();
+                report_health(
+                    &store,
+                    &[
+                        (store_sync::KV_PRINTER_HEALTH, printer_health(st).into()),
+                        (
+                            store_sync::KV_KIOSK_VERSION,
+                            env!("CARGO_PKG_VERSION").into(),
+                        ),
+                    ],
+                );
+                None
+            });
+        }
     }
 
     /// Feeds all worker results that have arrived. Returns how many.
@@ -262,11 +402,17 @@ impl Controller {
             Effect::RedeemTicket(t) => self.spawn("ticket", move || {
                 Some(Event::TicketChecked(p.tickets.redeem(&t)))
             }),
-            Effect::CheckPrinter => self.spawn("printer-status", move || {
-                Some(Event::PrinterStatus(
-                    p.printer.lock().unwrap_or_else(|x| x.into_inner()).status(),
-                ))
-            }),
+            Effect::CheckPrinter => {
+                let store = self.store.clone();
+                self.spawn("printer-status", move || {
+                    let st = p.printer.lock().unwrap_or_else(|x| x.into_inner()).status();
+                    report_health(
+                        &store,
+                        &[(store_sync::KV_PRINTER_HEALTH, printer_health(st).into())],
+                    );
+                    Some(Event::PrinterStatus(st))
+                })
+            }
             Effect::StartPreview => {
                 let on = self.preview_on.clone();
                 let threaded = self.threaded_preview;
@@ -274,12 +420,26 @@ impl Controller {
                 let qr = self.qr_on.clone();
                 let tx = self.tx.clone();
                 let waker = self.waker.clone();
+                let store = self.store.clone();
                 self.spawn("preview-start", move || {
                     let r = p
                         .recorder
                         .lock()
                         .unwrap_or_else(|x| x.into_inner())
                         .start_preview();
+                    let (camera, mic) = match r {
+                        Ok(()) => (true, true),
+                        Err(crate::flow::RecorderError::CameraMissing) => (false, true),
+                        Err(crate::flow::RecorderError::MicrophoneMissing) => (true, false),
+                        Err(_) => (false, false),
+                    };
+                    report_health(
+                        &store,
+                        &[
+                            (store_sync::KV_CAMERA_OK, camera.to_string()),
+                            (store_sync::KV_MICROPHONE_OK, mic.to_string()),
+                        ],
+                    );
                     if r.is_ok() {
                         on.store(true, Ordering::SeqCst);
                         if threaded {
@@ -413,8 +573,15 @@ impl Controller {
             }
             Effect::ReadDiagnostics => {
                 let store = self.store.clone();
+                let clock = match (self.clock_guard, self.flow.clock_problem()) {
+                    (false, _) => "not checked (simulated clock)".to_string(),
+                    (true, None) => "ok: synchronised, after the build date".to_string(),
+                    (true, Some(p)) => format!("APPEALS REFUSED: {p}"),
+                };
                 self.spawn("diagnostics", move || {
-                    Some(Event::Diagnostics(diagnostics(&p, &store)))
+                    let mut d = diagnostics(&p, &store);
+                    d.lines.insert(1, ("clock".into(), clock));
+                    Some(Event::Diagnostics(d))
                 });
             }
             Effect::SessionWiped => {
@@ -615,8 +782,14 @@ fn lookup(
         tracing::error!(error = %e, "lookup attempt not recorded");
     }
     match found {
-        Ok(Some(v)) => LookupOutcome::Found(Box::new(v)),
-        Ok(None) => LookupOutcome::NotFound,
+        Ok(Some(v)) => {
+            tracing::info!(answered = v.answer.is_some(), "lookup: appeal found");
+            LookupOutcome::Found(Box::new(v))
+        }
+        Ok(None) => {
+            tracing::info!("lookup: no appeal with this code");
+            LookupOutcome::NotFound
+        }
         Err(e) => {
             tracing::warn!(error = %e, "lookup unavailable");
             LookupOutcome::Unavailable

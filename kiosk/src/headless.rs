@@ -15,6 +15,7 @@
 //! | `corner` | long-press the hidden service corner |
 //! | `wait SECONDS` | move the clock (ticks every 250 ms) |
 //! | `expect SCREEN` | fail unless the flow shows SCREEN |
+//! | `expect-message KEY` | fail unless the screen shows the message KEY (e.g. `lookup-not-found`) |
 //! | `sim paper N`, `sim cover open|closed`, `sim camera off|on`, `sim voice off|on` | device knobs |
 //! | `sim qr TEXT`, `sim qr receipt`, `sim qr none` | hold a QR code up to the camera |
 //! | `sim answer DECISION TEXT` | the central service answers the last appeal (as the sync agent stores it) |
@@ -154,6 +155,8 @@ pub fn headless_config(dir: &Path) -> Config {
     c.paths.ram_dir = dir.join("ram");
     c.booth.branch_name = "Алматы, №1 ХҚКО / ЦОН №1".into();
     c.lookup.argon2 = booth_core::testing::TEST_LOOKUP_PARAMS;
+    // No time sync in tests and the demo; the build-date check still applies to real time.
+    c.kiosk.clock_sync_marker = String::new();
     c
 }
 
@@ -206,6 +209,10 @@ impl Session {
             default_ports(&cfg, clock.clone(), &knobs)
         };
         let mut ctl = Controller::new(cfg, ports, Arc::new(|| {}), false)?;
+        if !real {
+            // The scripted clock's fixed date precedes the build: no guard on simulated time.
+            ctl.disable_clock_guard();
+        }
         let frame: Arc<Mutex<Option<Frame>>> = Arc::default();
         let slot = frame.clone();
         ctl.set_frame_sink(Arc::new(move |f| {
@@ -305,8 +312,7 @@ impl Session {
     }
 
     fn find(&self, label: &str) -> Option<ElementHandle> {
-        let exact = ElementHandle::find_by_accessible_label(&self.ui, label)
-            .find(|e| e.is_valid() && e.size().width > 0.0);
+        let exact = self.find_exact(label);
         exact.or_else(|| {
             let l = label.to_string();
             self.ui_root()
@@ -357,6 +363,7 @@ impl Session {
             position: at,
             button: PointerEventButton::Left,
         });
+        // A finger lifted from a touch screen leaves the window (as winit reports it).
         w.dispatch_event(WindowEvent::PointerExited);
         self.refresh();
         Ok(())
@@ -427,8 +434,15 @@ impl Session {
     }
 
     fn find_exact(&self, label: &str) -> Option<ElementHandle> {
-        ElementHandle::find_by_accessible_label(&self.ui, label)
-            .find(|e| e.is_valid() && e.size().width > 0.0)
+        // Among exact matches a button wins: the lookup screen's code display is labelled with
+        // the digits typed so far, so after a first "5" both it and the "5" key match.
+        let all: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&self.ui, label)
+            .filter(|e| e.is_valid() && e.size().width > 0.0)
+            .collect();
+        all.iter()
+            .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+            .or(all.first())
+            .cloned()
     }
 
     fn tap_exact(&mut self, label: &str) -> Result<(), String> {
@@ -637,10 +651,27 @@ impl Session {
             }
             "expect" => {
                 if self.screen().name() != arg {
+                    let c = self.ctl.borrow();
+                    let s = c.flow().session();
                     return Err(format!(
-                        "expected screen {arg}, showing {}",
-                        self.screen().name()
+                        "expected screen {arg}, showing {} (error: {:?}, lookup error: {:?}, \
+                         lookup running: {}, code characters typed: {}, workers still busy: {})",
+                        self.screen().name(),
+                        s.error,
+                        s.lookup_error,
+                        s.looking_up,
+                        s.code.chars().count(),
+                        c.pending()
                     ));
+                }
+                return Ok(false);
+            }
+            "expect-message" => {
+                let c = self.ctl.borrow();
+                let s = c.flow().session();
+                let shown = s.lookup_error.or(s.error);
+                if shown != Some(arg) {
+                    return Err(format!("expected message {arg}, showing {shown:?}"));
                 }
                 return Ok(false);
             }

@@ -73,6 +73,14 @@ pub static MESSAGES: &[Entry] = &[
         ],
     ),
     ("menu-help", ["Анықтама", "Справка", "Help"]),
+    (
+        "record-unavailable-clock",
+        [
+            "Бұл терминал қазір өтініш қабылдай алмайды. Жауапты қарауға болады. Қызметкерге хабарласыңыз.",
+            "Этот терминал сейчас не может принимать обращения. Ответы смотреть можно. Обратитесь к сотруднику.",
+            "This booth cannot take appeals right now. You can still view answers. Please ask a member of staff.",
+        ],
+    ),
     // Common buttons
     ("back", ["Артқа", "Назад", "Back"]),
     ("next", ["Әрі қарай", "Далее", "Next"]),

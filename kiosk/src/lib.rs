@@ -21,6 +21,7 @@ pub mod directory;
 pub mod flow;
 pub mod headless;
 pub mod i18n;
+pub mod liveness;
 pub mod ports;
 pub mod qr;
 pub mod real;

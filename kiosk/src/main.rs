@@ -38,6 +38,10 @@ struct Cli {
     /// Windowed, not full screen (development).
     #[arg(long)]
     windowed: bool,
+    /// Window size in physical pixels, e.g. `1920x1080`: for X servers without a window
+    /// manager (the demo's Xvfb), where a full-screen request is ignored.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(u32, u32)>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -82,11 +86,26 @@ fn main() -> anyhow::Result<()> {
         None => Config::load(std::path::Path::new("/etc/booth/booth.toml"))
             .context("loading /etc/booth/booth.toml (or pass --config)")?,
     };
-    windowed(cfg, !cli.windowed)
+    windowed(cfg, !cli.windowed, cli.size)
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("size {s:?}: write it as WIDTHxHEIGHT, e.g. 1920x1080"))?;
+    let n = |v: &str| {
+        v.parse::<u32>()
+            .ok()
+            .filter(|n| (320..=8192).contains(n))
+            .ok_or_else(|| format!("size {s:?}: {v:?} is not a pixel count from 320 to 8192"))
+    };
+    Ok((n(w)?, n(h)?))
 }
 
 thread_local! {
     static APP: RefCell<Option<(Rc<RefCell<Controller>>, slint::Weak<AppWindow>, ViewState)>> = const { RefCell::new(None) };
+    /// When the UI thread last pumped the flow (the watchdog pets only while this is fresh).
+    static LAST_PUMP: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
 
 fn pump_and_render() {
@@ -98,6 +117,7 @@ fn pump_and_render() {
         let Some(ui) = weak.upgrade() else { return };
         ctl.borrow_mut().tick();
         ctl.borrow_mut().pump();
+        LAST_PUMP.with(|l| l.set(Some(Instant::now())));
         let size = ui.window().size();
         let portrait = size.height > size.width;
         let now = ctl.borrow().ports().clock.monotonic();
@@ -105,11 +125,17 @@ fn pump_and_render() {
     });
 }
 
-fn windowed(cfg: Config, fullscreen: bool) -> anyhow::Result<()> {
+fn windowed(cfg: Config, fullscreen: bool, size: Option<(u32, u32)>) -> anyhow::Result<()> {
     let ui = AppWindow::new().context("creating the window")?;
     install_translations(&ui);
     let clock: Arc<dyn booth_core::Clock> = Arc::new(booth_core::SystemClock);
-    let ports = default_ports(&cfg, clock.clone(), &SimKnobs::default());
+    // The booth's devices (simulated ones when the config says `simulated`); `BOOTH_KIOSK_SIM=1`
+    // keeps the in-process simulations for UI work without GStreamer devices.
+    let ports = if std::env::var_os("BOOTH_KIOSK_SIM").is_some() {
+        default_ports(&cfg, clock.clone(), &SimKnobs::default())
+    } else {
+        kiosk::real::real_ports(&cfg, clock.clone()).context("opening the booth's devices")?
+    };
     tracing::info!(adapters = ?ports.adapters, "kiosk starting");
     let waker = Arc::new(|| {
         // Workers call this from their threads; the pump runs on the UI thread.
@@ -143,9 +169,54 @@ fn windowed(cfg: Config, fullscreen: bool) -> anyhow::Result<()> {
         Duration::from_millis(200),
         pump_and_render,
     );
+    if let Some((w, h)) = size {
+        ui.window().set_size(slint::PhysicalSize::new(w, h));
+    }
     pump_and_render();
     ui.window().set_fullscreen(fullscreen);
+    // READY=1 once the attract screen has really been drawn (after the first frame).
+    let ready_sent = Rc::new(std::cell::Cell::new(false));
+    let rs = ready_sent.clone();
+    let notifier = ui.window().set_rendering_notifier(move |state, _| {
+        if matches!(state, slint::RenderingState::AfterRendering) && !rs.replace(true) {
+            kiosk::liveness::ready();
+            tracing::info!("attract screen drawn");
+        }
+    });
+    if let Err(e) = notifier {
+        // Renderers without the hook: the first turn of the event loop follows the first draw.
+        tracing::debug!(error = %e, "no rendering notifier; READY after the first loop turn");
+        slint::Timer::single_shot(Duration::from_millis(200), move || {
+            if !ready_sent.replace(true) {
+                kiosk::liveness::ready();
+            }
+        });
+    }
+    // WATCHDOG=1 from the UI thread itself, only while the flow is being pumped: a hung event
+    // loop or a stuck flow stops the petting and systemd restarts the session.
+    let watchdog = slint::Timer::default();
+    if let Some(interval) = kiosk::liveness::watchdog_interval() {
+        let every = kiosk::liveness::pet_every(interval);
+        tracing::info!(every_ms = every.as_millis() as u64, "watchdog on");
+        watchdog.start(slint::TimerMode::Repeated, every, move || {
+            let fresh = LAST_PUMP
+                .with(|l| l.get())
+                .is_some_and(|t| t.elapsed() < every);
+            let flow_answers = APP.with(|a| {
+                a.try_borrow()
+                    .ok()
+                    .and_then(|g| g.as_ref().map(|(c, _, _)| c.try_borrow().is_ok()))
+                    .unwrap_or(false)
+            });
+            if fresh && flow_answers {
+                kiosk::liveness::watchdog();
+            } else {
+                tracing::warn!(fresh, flow_answers, "watchdog not petted");
+            }
+        });
+    }
     ui.run().context("running the window")?;
+    kiosk::liveness::stopping();
     Ok(())
 }
 

@@ -440,8 +440,12 @@ impl AnswerLookup for AgentLookup {
         id: &LookupId,
         lang: Language,
     ) -> Result<Option<LookupView>, LookupUnavailable> {
-        if let Ok(Some(v)) = self.local.lookup(id, lang) {
-            return Ok(Some(v));
+        match self.local.lookup(id, lang) {
+            Ok(Some(v)) => return Ok(Some(v)),
+            Ok(None) => tracing::debug!("lookup: not in this booth's store, asking the agent"),
+            Err(e) => {
+                tracing::warn!(error = %e, "lookup: this booth's store failed, asking the agent")
+            }
         }
         let resp = localapi::call(
             &self.socket,

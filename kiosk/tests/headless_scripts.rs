@@ -103,3 +103,38 @@ fn lookup_journey_russian_qr() {
 fn lookup_journey_english_scanner_and_service_mode() {
     run("lookup-en", true);
 }
+
+/// A code whose digits repeat is typed key by key, and each press counts: after a first "5"
+/// the code display is also labelled "5", and the press must still go to the key. A valid but
+/// unknown code reaches the lookup and gets "no appeal with this code".
+#[test]
+fn repeated_digits_on_the_keypad_all_count() {
+    let code = (0..10u8)
+        .map(|d| format!("55566677700{d}"))
+        .find(|c| matches!(booth_core::SecretCode::check_partial(c), Ok(Some(_))))
+        .expect("one check digit fits");
+    let out = tempfile::tempdir().expect("tempdir");
+    let script = out.path().join("repeat.script");
+    let taps: String = code.chars().map(|c| format!("tap {c}\n")).collect();
+    std::fs::write(
+        &script,
+        format!(
+            "tap Touch the screen to start\ntap English\ntap View an answer\nexpect lookup\n{taps}\
+             expect lookup\nexpect-message lookup-not-found\n"
+        ),
+    )
+    .expect("script");
+    let o = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["--headless", "--script"])
+        .arg(&script)
+        .arg("--out")
+        .arg(out.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run kiosk");
+    assert!(
+        o.status.success(),
+        "repeated digits were lost: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

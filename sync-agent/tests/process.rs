@@ -243,7 +243,24 @@ async fn sigkill_at_random_moments_during_uploads_loses_and_duplicates_nothing()
     let mut mid_upload_kills = 0;
     for i in 0..n {
         let mut child = b.spawn(&["run"], "agent.log", &[]);
-        std::thread::sleep(Duration::from_millis(rng.random_range(150..900)));
+        // Kill while a request is in flight: wait (on a slow machine the agent may take
+        // seconds to start) until an upload is under way, then a random moment into it.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            let (uploading, (pending, _, _)) = {
+                let mut s = b.store();
+                let u = s
+                    .read(|tx| outbox::in_state(tx, "uploading"))
+                    .expect("uploading")
+                    .len();
+                (u, b.outbox_counts())
+            };
+            if uploading > 0 || pending == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..500)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
         let uploading = {
@@ -273,12 +290,12 @@ async fn sigkill_at_random_moments_during_uploads_loses_and_duplicates_nothing()
     eprintln!("{mid_upload_kills} of {n} kills landed with an upload in progress");
     let mut child = b.spawn(&["run"], "agent.log", &[]);
     // SIGTERM only once the handler is installed (systemd also waits for READY).
-    wait_for(Duration::from_secs(20), "the final run is ready", || {
+    wait_for(Duration::from_secs(60), "the final run is ready", || {
         b.log("agent.log").matches("sync agent ready").count() > n
     })
     .await;
     wait_for(
-        Duration::from_secs(40),
+        Duration::from_secs(180),
         "all delivered after the kills",
         || b.outbox_counts() == (0, sealed.len(), 0),
     )

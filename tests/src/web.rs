@@ -248,3 +248,40 @@ pub fn decode_qr(png: &Path) -> Result<String, WebError> {
         .map_err(|e| WebError::Unexpected(format!("QR decode: {e}")))?;
     Ok(content)
 }
+
+/// Writes to `out` the part of the receipt `png` around its QR code, with a quiet margin: what
+/// the camera sees when a citizen holds the receipt's code up to it.
+pub fn crop_to_qr(png: &Path, out: &Path) -> Result<(), WebError> {
+    let rgb = image::open(png)
+        .map_err(|e| WebError::Unexpected(format!("{}: {e}", png.display())))?
+        .to_rgb8();
+    let luma = image::DynamicImage::ImageRgb8(rgb.clone()).to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(luma);
+    let grids = prepared.detect_grids();
+    let grid = grids
+        .first()
+        .ok_or_else(|| WebError::Unexpected(format!("no QR code in {}", png.display())))?;
+    let xs = grid.bounds.iter().map(|p| p.x);
+    let ys = grid.bounds.iter().map(|p| p.y);
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+    let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+    let margin = ((x1 - x0).max(y1 - y0) / 3).max(8);
+    let (w, h) = (rgb.width() as i32, rgb.height() as i32);
+    let left = (x0 - margin).max(0);
+    let top = (y0 - margin).max(0);
+    let right = (x1 + margin).min(w);
+    let bottom = (y1 + margin).min(h);
+    if right <= left || bottom <= top {
+        return Err(WebError::Unexpected("QR bounds outside the receipt".into()));
+    }
+    let crop = image::imageops::crop_imm(
+        &rgb,
+        left as u32,
+        top as u32,
+        (right - left) as u32,
+        (bottom - top) as u32,
+    )
+    .to_image();
+    crop.save(out)
+        .map_err(|e| WebError::Unexpected(format!("{}: {e}", out.display())))
+}

@@ -5,8 +5,8 @@
 //!    the virtual printer's PNG holds the same code (QR decoded);
 //! 3. the sync agent uploads; authority-sim holds the appeal, playable (decrypts, decodes);
 //! 4. the operator answers through the operator API;
-//! 5. the agent pulls the answer; the kiosk's lookup by typed code and by the receipt's QR shows
-//!    it; the citizen rates it; the rating reaches authority-sim;
+//! 5. the agent pulls the answer; the kiosk's lookup by typed code, by the receipt's QR held up
+//!    to the camera and by a barcode scanner shows it; the citizen rates it; the rating reaches authority-sim;
 //! and a second booth looks the appeal up online, then gets "try later" when the central
 //! service is down.
 
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use booth_e2e::process::{bin, run, tail};
 use booth_e2e::stack::{Authority, Booth, BoothOptions, OPERATOR_PASSWORD, RECEPTIONIST};
-use booth_e2e::web::{Operator, Reception, Visitor, decode_qr};
+use booth_e2e::web::{Operator, Reception, Visitor, crop_to_qr, decode_qr};
 
 fn wait_until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + Duration::from_secs(secs);
@@ -34,6 +34,11 @@ fn wait_until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
 
 /// Runs the headless kiosk with a script; returns its output directory.
 fn kiosk(booth: &Booth, name: &str, script: &str) -> PathBuf {
+    kiosk_with(&booth.config_path, booth, name, script)
+}
+
+/// As [`kiosk`], with another config file.
+fn kiosk_with(config: &Path, booth: &Booth, name: &str, script: &str) -> PathBuf {
     let out = booth.dir.join(format!("kiosk-{name}"));
     std::fs::create_dir_all(&out).expect("out dir");
     let script_path = out.join(format!("{name}.script"));
@@ -42,7 +47,7 @@ fn kiosk(booth: &Booth, name: &str, script: &str) -> PathBuf {
         &format!("kiosk {name}"),
         Command::new(bin("kiosk").expect("kiosk built"))
             .arg("--config")
-            .arg(&booth.config_path)
+            .arg(config)
             .arg("--headless")
             .arg("--script")
             .arg(&script_path)
@@ -232,11 +237,25 @@ fn appeal_travels_the_whole_way_and_back() {
     );
     let out = kiosk(&booth, "lookup-typed", &lookup_typed);
     assert!(has_png(&out, "answer"));
-    let lookup_qr = format!(
-        "tap Touch the screen to start\ntap English\ntap View an answer\nexpect lookup\ntype {qr}\nkey enter\nexpect result\nshot answer-qr\n"
-    );
-    let out = kiosk(&booth, "lookup-qr", &lookup_qr);
+    // By QR: the citizen holds the printed receipt's code up to the camera (a still-picture
+    // camera showing the virtual printer's PNG); the kiosk decodes preview frames.
+    let held = root.join("receipt-qr-held-up.png");
+    crop_to_qr(&printed, &held).expect("the receipt's QR region");
+    let mut qr_config = booth.config.clone();
+    qr_config.recorder.camera = "image".into();
+    qr_config.recorder.camera_device = held.to_string_lossy().into_owned();
+    let qr_config_path = booth.dir.join("booth-qr-camera.toml");
+    std::fs::write(&qr_config_path, qr_config.to_toml()).expect("config with the still camera");
+    let lookup_qr = "tap Touch the screen to start\ntap English\ntap View an answer\nexpect lookup\n\
+                     tap Show QR code\nwait 3\nexpect result\nshot answer-qr\n";
+    let out = kiosk_with(&qr_config_path, &booth, "lookup-qr", lookup_qr);
     assert!(has_png(&out, "answer-qr"));
+    // A keyboard-wedge barcode scanner types the payload and Enter.
+    let lookup_scanner = format!(
+        "tap Touch the screen to start\ntap English\ntap View an answer\nexpect lookup\ntype {qr}\nkey enter\nexpect result\nshot answer-scanner\n"
+    );
+    let out = kiosk(&booth, "lookup-scanner", &lookup_scanner);
+    assert!(has_png(&out, "answer-scanner"));
     wait_until("the rating at the central service", 60, || {
         let r = operator.ratings().ok()?;
         r.to_string().contains(&id).then_some(())

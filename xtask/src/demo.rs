@@ -101,6 +101,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
     kiosk_cmd
         .arg("--config")
         .arg(&booth.config_path)
+        .args(if xvfb.is_some() {
+            // Xvfb has no window manager to honour "full screen": size the window to the screen.
+            vec!["--size", "1920x1080"]
+        } else {
+            vec![]
+        })
         .env("DISPLAY", &display)
         .env("RUST_LOG", "info");
     let mut kiosk = Proc::spawn("kiosk", kiosk_cmd, &root.join("logs"))?;

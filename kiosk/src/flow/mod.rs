@@ -479,6 +479,41 @@ pub struct Diagnostics {
     pub lines: Vec<(String, String)>,
 }
 
+/// Why the booth's clock cannot be trusted for receipt dates and answer deadlines. While one
+/// holds, the kiosk takes no appeals (lookups still work) and service mode shows the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClockProblem {
+    /// Time synchronisation has not succeeded since boot (no `synchronized` marker).
+    NotSynchronized {
+        /// The marker file that is missing.
+        marker: String,
+    },
+    /// The clock reads a date before this software was built.
+    BeforeBuildDate {
+        /// The clock's date.
+        clock: String,
+        /// The build date.
+        built: String,
+    },
+}
+
+impl std::fmt::Display for ClockProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClockProblem::NotSynchronized { marker } => write!(
+                f,
+                "clock not synchronised since boot ({marker} missing): check the network and \
+                 `timedatectl timesync-status`"
+            ),
+            ClockProblem::BeforeBuildDate { clock, built } => write!(
+                f,
+                "clock reads {clock}, before the software's build date {built}: set the time or \
+                 fix time sync"
+            ),
+        }
+    }
+}
+
 /// Everything that can happen to the flow.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -514,6 +549,8 @@ pub enum Event {
     Rated,
     /// Diagnostics read.
     Diagnostics(Diagnostics),
+    /// The clock was checked: `None` when it can be trusted.
+    ClockChecked(Option<ClockProblem>),
 }
 
 /// What the controller must do. Each effect's result comes back as an [`Event`].
@@ -749,6 +786,8 @@ pub struct Flow {
     /// When the countdown / thank-you screen started.
     screen_since: Instant,
     recording: RecordingClock,
+    /// Set while the clock cannot be trusted: no appeals are taken.
+    clock_problem: Option<ClockProblem>,
 }
 
 impl Flow {
@@ -778,7 +817,13 @@ impl Flow {
                 warned: false,
                 stopping: false,
             },
+            clock_problem: None,
         }
+    }
+
+    /// Why appeals are refused because of the clock, if they are.
+    pub fn clock_problem(&self) -> Option<&ClockProblem> {
+        self.clock_problem.as_ref()
     }
 
     /// Current screen.
@@ -1056,6 +1101,11 @@ impl Flow {
             }
             (S::Language, Action::Back) => self.wipe(now),
             (S::Menu, Action::Record) => {
+                if self.clock_problem.is_some() {
+                    // Receipt dates and deadlines would be wrong: refuse, say where to go.
+                    self.session.error = Some("record-unavailable-clock");
+                    return Vec::new();
+                }
                 if self.cfg.ticket_required {
                     self.session.ticket.clear();
                     self.go(S::Ticket, now);
@@ -1633,6 +1683,13 @@ impl Flow {
                         self.session.lookup_error = Some("lookup-unavailable");
                     }
                 }
+                Vec::new()
+            }
+            (_, Event::ClockChecked(p)) => {
+                if p.is_none() && self.session.error == Some("record-unavailable-clock") {
+                    self.session.error = None;
+                }
+                self.clock_problem = p;
                 Vec::new()
             }
             (_, Event::Diagnostics(d)) => {

@@ -929,3 +929,57 @@ fn every_screen_has_a_distinct_name() {
     let names: std::collections::BTreeSet<_> = all.iter().map(|s| s.name()).collect();
     assert_eq!(names.len(), all.len());
 }
+
+#[test]
+fn an_untrusted_clock_refuses_appeals_but_not_lookups_until_it_is_fixed() {
+    let mut t = T::new();
+    t.ev(Event::ClockChecked(Some(ClockProblem::NotSynchronized {
+        marker: "/run/systemd/timesync/synchronized".into(),
+    })));
+    t.to_menu();
+    assert!(t.tap("record").is_empty());
+    assert_eq!(t.screen(), Screen::Menu, "no appeal is started");
+    assert_eq!(t.f.session().error, Some("record-unavailable-clock"));
+    // Answers can still be looked up.
+    t.tap("view-answer");
+    assert_eq!(t.screen(), Screen::LookupCode);
+    t.tap("back");
+    // Time sync succeeds: the refusal goes away and recording starts.
+    t.ev(Event::ClockChecked(None));
+    assert_eq!(t.f.session().error, None);
+    assert!(t.f.clock_problem().is_none());
+    t.tap("record");
+    assert_eq!(t.screen(), Screen::Ticket);
+}
+
+#[test]
+fn the_clock_guard_wants_sync_and_a_date_after_the_build() {
+    use crate::controller::clock_problem;
+    let built = Utc
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    let dir = tempfile::tempdir().expect("tmp");
+    let marker = dir.path().join("synchronized");
+    let marker = marker.to_string_lossy().into_owned();
+    let after = built + chrono::TimeDelta::days(3);
+    // No marker yet: not synchronised, and the message names the file for the technician.
+    let p = clock_problem(&marker, after, built).expect("refused");
+    assert!(matches!(p, ClockProblem::NotSynchronized { .. }));
+    assert!(p.to_string().contains(&marker), "{p}");
+    std::fs::write(&marker, "").expect("marker");
+    assert_eq!(clock_problem(&marker, after, built), None);
+    // A clock that went back to 2000 (flat RTC battery) is refused even when synchronised.
+    let old = Utc
+        .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    let p = clock_problem(&marker, old, built).expect("refused");
+    assert!(p.to_string().contains("2000-01-01"), "{p}");
+    assert!(p.to_string().contains("2026-11-01"), "{p}");
+    // Development configs turn the sync check off; the build date still counts.
+    assert_eq!(clock_problem("", after, built), None);
+    assert!(clock_problem("", old, built).is_some());
+    // This build's own date is not in the future.
+    assert!(crate::controller::build_time() <= Utc::now());
+}
