@@ -281,4 +281,17 @@ impl Booth {
             p.stop(Duration::from_secs(10));
         }
     }
+
+    /// Kills the sync agent with SIGKILL (no shutdown path runs: a crash or power cut). Returns
+    /// whether one was running. The stale socket file stays, as after a real crash.
+    pub fn kill_agent_hard(&mut self) -> bool {
+        match self.agent.take() {
+            Some(mut p) => {
+                let was_running = p.running();
+                p.kill9();
+                was_running
+            }
+            None => false,
+        }
+    }
 }

@@ -5,9 +5,11 @@
 //! - `demo`: install, build, and run the whole booth with simulated hardware.
 //! - `bench`: run the benchmarks and print their figures (never asserts times).
 //! - `install`: only install the Debian packages.
+//! - `chaos`: the long chaos run (kills, network faults, a full disk), with its counts.
 
 mod appliance;
 mod arch;
+mod chaos;
 mod demo;
 mod packages;
 mod util;
@@ -45,6 +47,9 @@ enum Cmd {
     ImageTest(appliance::ImageTestArgs),
     /// Check the protocol spec against a running authority-sim with schemathesis.
     SpecCheck,
+    /// Chaos run: kill kiosk and agent, inject network faults and a full disk, check every
+    /// appeal with a receipt is at the central service exactly once; prints the counts.
+    Chaos(chaos::ChaosArgs),
 }
 
 fn main() -> Result<()> {
@@ -62,6 +67,10 @@ fn main() -> Result<()> {
         Cmd::Image(a) => appliance::image(&a),
         Cmd::ImageTest(a) => appliance::image_test(&a),
         Cmd::SpecCheck => spec_check(),
+        Cmd::Chaos(a) => {
+            packages::ensure()?;
+            chaos::run_chaos(&a)
+        }
     }
 }
 
