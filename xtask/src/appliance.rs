@@ -1477,8 +1477,12 @@ fn run_cage_kiosk(scratch: &CageScratch, kiosk: &Path, target: &Path) -> Result<
         c
     };
     let mut cage = as_nobody("cage");
-    // No `-d`: with it, clients stayed small and did not redraw (appliance findings §3).
-    cage.arg("--")
+    // Like the unit (no `-d`), except `-r -r`: the output turned 180°, so cage 0.1.4 never
+    // scans the kiosk's buffer out directly. A single full-screen surface is otherwise scanned
+    // out, and wlroots 0.15's screencopy then reads the renderer's last composited frame, so
+    // grim shows a stale picture (the kiosk's first frame, or whatever came before). The
+    // kiosk sees the same 1280x720 output either way.
+    cage.args(["-r", "-r", "--"])
         .arg(kiosk)
         .arg("--config")
         .arg(&config)
@@ -1584,7 +1588,8 @@ fn run_cage_kiosk(scratch: &CageScratch, kiosk: &Path, target: &Path) -> Result<
     ensure!(
         black_rows == 0 && black_cols == 0,
         "the kiosk window does not fill the {w}x{h} output: {black_rows} black rows at the \
-         bottom, {black_cols} black columns at the right (see {})",
+         bottom, {black_cols} black columns at the right (35 rows: maximised with winit's \
+         client-side title bar, which cage draws off-screen; see {})",
         attract.display()
     );
 
