@@ -184,11 +184,13 @@ fn windowed(cfg: Config, fullscreen: bool, size: Option<(u32, u32)>) -> anyhow::
         }
     });
     if let Err(e) = notifier {
-        // Renderers without the hook: the first turn of the event loop follows the first draw.
-        tracing::debug!(error = %e, "no rendering notifier; READY after the first loop turn");
+        // The software renderer has no such hook (only Skia has): the event loop turning
+        // 200 ms after start means the first frame (the attract screen) has been presented.
+        tracing::debug!(error = %e, "no rendering notifier; READY after the first loop turns");
         slint::Timer::single_shot(Duration::from_millis(200), move || {
             if !ready_sent.replace(true) {
                 kiosk::liveness::ready();
+                tracing::info!("attract screen shown; READY sent");
             }
         });
     }
