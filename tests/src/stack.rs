@@ -149,6 +149,8 @@ impl Booth {
         config.sync.bandwidth_kib_s = 0;
         config.kiosk.max_recording_s = 6;
         config.kiosk.warn_before_end_s = 2;
+        // No time sync on a test machine: the kiosk's build-date check still applies.
+        config.kiosk.clock_sync_marker = String::new();
         config.recorder.width = 640;
         config.recorder.height = 360;
         for d in [
@@ -289,6 +291,8 @@ impl Booth {
             Some(mut p) => {
                 let was_running = p.running();
                 p.kill9();
+                // Already reaped: dropping it would send SIGTERM to a pid that may be reused.
+                std::mem::forget(p);
                 was_running
             }
             None => false,
