@@ -93,6 +93,10 @@ fn test() -> Result<()> {
         appliance::check_units,
     ));
     steps.push(run_step(
+        "kiosk under headless cage: READY/WATCHDOG, screenshot, hung UI",
+        appliance::cage_kiosk_check,
+    ));
+    steps.push(run_step(
         "protocol spec vs authority-sim (schemathesis)",
         spec_check,
     ));
