@@ -693,13 +693,13 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
             let mode = match i {
                 0 => Mode::Complete,
                 1 => Mode::KillAtSealFile(Duration::ZERO),
-                2 => Mode::KillAfterSend(rng.ms(0, 2_500)),
-                3 => Mode::KillAfterCommit(rng.ms(0, 300)),
+                2 => Mode::KillAfterSend(rng.ms(0, 1_200)),
+                3 => Mode::KillAfterCommit(rng.ms(0, 100)),
                 _ => match rng.below(6) {
                     0 | 1 => Mode::Complete,
                     2 => Mode::KillAtSealFile(rng.ms(0, 900)),
-                    3 => Mode::KillAfterCommit(rng.ms(0, 300)),
-                    _ => Mode::KillAfterSend(rng.ms(0, 2_500)),
+                    3 => Mode::KillAfterCommit(rng.ms(0, 100)),
+                    _ => Mode::KillAfterSend(rng.ms(0, 1_200)),
                 },
             };
             let t = ticket();
