@@ -173,11 +173,12 @@ async fn operator_logs_in_plays_the_recording_and_answers() {
     );
     let mut client = None;
     for _ in 0..50 {
-        match fantoccini::ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
+        match fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps.clone())
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
         {
             Ok(c) => {
                 client = Some(c);

@@ -69,10 +69,8 @@ async fn browser(driver_port: u16, profile: &Path) -> Client {
             ]
         }),
     );
-    // fantoccini's rustls client needs a process-wide provider; ring, like the rest of the booth.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    ClientBuilder::rustls()
-        .expect("rustls")
+    // chromedriver is local plain HTTP: no TLS in the WebDriver client.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
