@@ -3,8 +3,9 @@
 //! One authority-sim and one booth (virtual printer, reception for tickets, sync agent). The
 //! citizen records `CHAOS_APPEALS` appeals (default 5) with the headless kiosk running the real
 //! recorder, sealing, store and printer. Meanwhile:
-//! - some kiosk runs are SIGKILLed after "Send": either the instant a new file shows up in the
-//!   outbox (mid-seal) or after a random delay (sealing, committing, printing or later);
+//! - some kiosk runs are SIGKILLed after "Send": the instant the seal's temp file shows up
+//!   (mid-seal), the instant the sealed file is renamed (before the commit: an orphan), right
+//!   after the commit (before or while printing), or after a random delay;
 //! - a chaos thread SIGKILLs the sync agent while uploads are in flight and restarts it, and
 //!   sets authority-sim network faults (5xx with Retry-After, a connection reset mid-body, a
 //!   wrong checksum echoed by "complete", truncated answers), then clears them;
@@ -16,7 +17,8 @@
 //! receipt can name: registration number and lookup id committed) is at the central service
 //! exactly once, verified, with the central copy's SHA-256 equal to the SHA-256 the booth
 //! recorded at sealing; nothing else is there; every printed receipt names a committed appeal.
-//! Counts are printed. `CHAOS_SEED` replays a run's random choices.
+//! Counts are printed. `CHAOS_SEED` replays a run's random choices (not its timing);
+//! `CHAOS_KEEP=1` keeps the run's directory.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -218,6 +220,9 @@ enum Mode {
     KillAfterSend(Duration),
     /// SIGKILL this long after the kiosk logged the commit (before or while printing).
     KillAfterCommit(Duration),
+    /// SIGKILL the moment the sealed file gets its final name (after the rename, before the
+    /// commit: an orphan file that never had a receipt).
+    KillAtRename,
 }
 
 #[derive(Debug)]
@@ -255,7 +260,7 @@ fn spawn_kiosk(cfg_path: &Path, out: &Path, name: &str, script: &str) -> (Child,
         .arg(&script_path)
         .arg("--out")
         .arg(out)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "info,kiosk::controller=debug")
         .env("BOOTH_KIOSK_REAL", "1")
         .stdin(Stdio::null())
         .stdout(f.try_clone().expect("dup"))
@@ -290,7 +295,13 @@ fn journey(
             let _ = child.wait();
             panic!("kiosk {name} hung; log:\n{}", tail(&log, 40));
         }
-        if sent_at.is_none() && has_png(out, "-before-send.png") {
+        // The controller logs each tap at debug level when it dispatches it.
+        if sent_at.is_none()
+            && has_png(out, "-before-send.png")
+            && std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("Tap(Send)")
+        {
             sent_at = Some(Instant::now());
         }
         if let (Mode::KillAfterCommit(_), Some(_), None) = (mode, sent_at, committed_at)
@@ -306,6 +317,9 @@ fn journey(
             file_at = Some(Instant::now());
         }
         let kill_now = match (mode, sent_at, committed_at) {
+            (Mode::KillAtRename, Some(_), _) => files(outbox)
+                .difference(&before)
+                .any(|f| f.ends_with(".age") && !f.starts_with('.')),
             (Mode::KillAtSealFile(d), _, _) => file_at.is_some_and(|t| t.elapsed() >= d),
             (Mode::KillAfterSend(d), Some(t), _) => t.elapsed() >= d,
             (Mode::KillAfterCommit(d), _, Some(t)) => t.elapsed() >= d,
@@ -316,7 +330,7 @@ fn journey(
             let _ = child.wait();
             return Outcome::Killed;
         }
-        std::thread::sleep(Duration::from_millis(if sent_at.is_some() {
+        std::thread::sleep(Duration::from_millis(if has_png(out, "-before-send.png") {
             1
         } else {
             20
@@ -693,13 +707,15 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
             let mode = match i {
                 0 => Mode::Complete,
                 1 => Mode::KillAtSealFile(Duration::ZERO),
-                2 => Mode::KillAfterSend(rng.ms(0, 1_200)),
-                3 => Mode::KillAfterCommit(rng.ms(0, 100)),
-                _ => match rng.below(6) {
+                2 => Mode::KillAfterSend(rng.ms(0, 400)),
+                3 => Mode::KillAfterCommit(Duration::ZERO),
+                4 => Mode::KillAtRename,
+                _ => match rng.below(7) {
                     0 | 1 => Mode::Complete,
-                    2 => Mode::KillAtSealFile(rng.ms(0, 900)),
+                    2 => Mode::KillAtSealFile(rng.ms(0, 150)),
                     3 => Mode::KillAfterCommit(rng.ms(0, 100)),
-                    _ => Mode::KillAfterSend(rng.ms(0, 1_200)),
+                    4 => Mode::KillAtRename,
+                    _ => Mode::KillAfterSend(rng.ms(0, 400)),
                 },
             };
             let t = ticket();
@@ -992,6 +1008,13 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
         outcomes
             .iter()
             .filter(|(_, m, o)| matches!(m, Mode::KillAfterSend(_)) && matches!(o, Outcome::Killed))
+            .count()
+    );
+    println!(
+        "  at the rename:          {}",
+        outcomes
+            .iter()
+            .filter(|(_, m, o)| *m == Mode::KillAtRename && matches!(o, Outcome::Killed))
             .count()
     );
     println!(
