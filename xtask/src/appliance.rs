@@ -160,6 +160,19 @@ impl ScratchRoot {
         .context("copying systemd/tmpfiles.d/booth.conf")?;
         fs::copy(src.join("pam.d/cage"), scratch.root.join("etc/pam.d/cage"))
             .context("copying systemd/pam.d/cage")?;
+        for (unit, exec) in IMAGE_PACKAGE_UNITS {
+            let dest = scratch.root.join("usr/lib/systemd/system").join(unit);
+            if !dest.exists() {
+                fs::write(
+                    &dest,
+                    format!(
+                        "[Unit]\nDescription=Stand-in for the image package's {unit}\n\n\
+                         [Service]\nExecStart={exec}\n"
+                    ),
+                )?;
+                scratch.stub(exec)?;
+            }
+        }
         Ok(scratch)
     }
 
@@ -186,6 +199,11 @@ impl Drop for ScratchRoot {
         let _ = fs::remove_dir_all(&self.root);
     }
 }
+
+/// Units our units depend on that come from packages of the image, not of the host (whose
+/// systemd tree the scratch root copies), with their program: a stand-in is written when the
+/// host lacks them, so `verify` can resolve the dependency.
+const IMAGE_PACKAGE_UNITS: &[(&str, &str)] = &[("seatd.service", "/usr/sbin/seatd")];
 
 /// The absolute program paths of every `Exec*=` line of a unit (prefixes `-@:+!` stripped).
 fn exec_programs(unit: &str) -> Vec<String> {
@@ -556,8 +574,9 @@ impl Timings {
 const DEBIAN_MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Packages of the booth OS besides the libraries our binaries link (those are found with
-/// `ldd` + `dpkg -S` when staging). Why each: systemd/udev/dbus/logind for the units, polkitd
-/// because libseat's logind backend needs it to activate the session, xwayland because cage
+/// `ldd` + `dpkg -S` when staging). Why each: systemd/udev/dbus/logind for the units, seatd
+/// because cage gets DRM and input through libseat's seatd backend (a logind session would move
+/// the kiosk out of its service's cgroup, see `systemd/kiosk-session.service`), xwayland because cage
 /// 0.1.4 aborts without it, GStreamer plugins for capture/encoding, fonts for Kazakh letters.
 const IMAGE_PACKAGES: &[&str] = &[
     "systemd",
@@ -566,7 +585,7 @@ const IMAGE_PACKAGES: &[&str] = &[
     "udev",
     "dbus",
     "libpam-systemd",
-    "polkitd",
+    "seatd",
     "kmod",
     "initramfs-tools",
     "linux-image-amd64",
@@ -598,6 +617,7 @@ const BINARIES: &[&str] = &[
 
 /// Units enabled in the image.
 const ENABLED_UNITS: &[&str] = &[
+    "seatd.service",
     "kiosk-session.service",
     "sync-agent.service",
     "reception.socket",
@@ -908,7 +928,7 @@ const BOOT_CHECK_SCRIPT: &str = r#"#!/bin/sh
 # Boot probe of `cargo xtask image-test` (test image only).
 state=$(timeout 400 systemctl is-system-running --wait)
 echo "BOOT-CHECK: state=$state uptime=$(cut -d' ' -f1 /proc/uptime)"
-for u in kiosk-session.service sync-agent.service reception.socket systemd-timesyncd.service; do
+for u in seatd.service kiosk-session.service sync-agent.service reception.socket systemd-timesyncd.service; do
   echo "BOOT-CHECK: unit $u $(systemctl is-active $u) restarts=$(systemctl show -P NRestarts $u)"
 done
 systemctl --failed --no-legend --plain | sed 's/^/BOOT-CHECK: failed /'
@@ -920,6 +940,13 @@ done
 echo "BOOT-CHECK: modules usb_storage=$(grep -c '^usb_storage ' /proc/modules) uas=$(grep -c '^uas ' /proc/modules)"
 echo "BOOT-CHECK: block $(ls /sys/block | tr '\n' ' ')"
 echo "BOOT-CHECK: startup $(systemd-analyze 2>/dev/null | head -1)"
+# Longer than WatchdogSec=30s: the kiosk must still be the same process, with no restart, and
+# systemd must have taken a WATCHDOG=1 recently (a missed watchdog is SIGABRT and a restart).
+pid=$(systemctl show -P MainPID kiosk-session.service)
+sleep 45
+wd=$(systemctl show -P WatchdogTimestampMonotonic kiosk-session.service)
+same=no; [ "$pid" = "$(systemctl show -P MainPID kiosk-session.service)" ] && same=yes
+echo "BOOT-CHECK: after-watchdog-window kiosk-session.service $(systemctl is-active kiosk-session.service) restarts=$(systemctl show -P NRestarts kiosk-session.service) samepid=$same watchdog_age_s=$(awk -v w="${wd:-0}" '{printf "%.1f", $1 - w/1e6}' /proc/uptime)"
 echo "BOOT-CHECK: done"
 "#;
 
@@ -1177,8 +1204,12 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
         .spawn()
         .context("starting qemu-system-x86_64")?;
     let deadline = boot_started + Duration::from_secs(args.timeout_s);
+    let mut running_seen = None;
     let log = loop {
         let text = fs::read_to_string(&serial).unwrap_or_default();
+        if running_seen.is_none() && text.contains("BOOT-CHECK: state=") {
+            running_seen = Some(boot_started.elapsed());
+        }
         if text.contains("BOOT-CHECK: done") {
             break text;
         }
@@ -1199,7 +1230,13 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
         std::thread::sleep(Duration::from_secs(2));
     };
     let probe_done = boot_started.elapsed();
-    t.0.push(("boot to probe result (QEMU TCG)".into(), probe_done));
+    if let Some(running) = running_seen {
+        t.0.push(("boot to probe result (QEMU TCG)".into(), running));
+    }
+    t.0.push((
+        "boot to probe done (+45 s watchdog window)".into(),
+        probe_done,
+    ));
     // The kiosk may still be drawing its first frame: take the screendump a few times until it
     // shows something, for up to 60 s.
     let ppm = work.join("screendump.ppm");
@@ -1252,6 +1289,9 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
             failures.push(format!("{u} is not active"));
         }
     }
+    if let Some(msg) = watchdog_failure(&probe) {
+        failures.push(msg);
+    }
     let storage: Vec<&&str> = probe
         .iter()
         .filter(|l| l.starts_with("usb ") && l.contains("class=08"))
@@ -1295,6 +1335,33 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
     );
     println!("appliance: image-test passed");
     Ok(())
+}
+
+/// Checks the probe's line after the watchdog window (longer than the unit's `WatchdogSec=30s`):
+/// the kiosk session still active, never restarted, the same main process, and systemd's last
+/// `WATCHDOG=1` less than 30 s old. Returns what is wrong.
+fn watchdog_failure(probe: &[&str]) -> Option<String> {
+    let Some(line) = probe
+        .iter()
+        .find_map(|l| l.strip_prefix("after-watchdog-window kiosk-session.service "))
+    else {
+        return Some("the probe printed no after-watchdog-window line".into());
+    };
+    let field = |key: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+    };
+    let age: Option<f64> = field("watchdog_age_s").and_then(|v| v.parse().ok());
+    let ok = line.starts_with("active ")
+        && field("restarts") == Some("0")
+        && field("samepid") == Some("yes")
+        && age.is_some_and(|a| (0.0..30.0).contains(&a));
+    (!ok).then(|| {
+        format!(
+            "kiosk-session.service did not live through the watchdog window (WatchdogSec=30s): \
+             {line}"
+        )
+    })
 }
 
 fn tail(text: &str, n: usize) -> String {
@@ -1901,6 +1968,25 @@ mod tests {
         drawn.extend([255u8; 6]);
         assert_eq!(ppm_busyness(&drawn).expect("ppm"), (4, 2, 0.25));
         assert!(ppm_busyness(b"P3\n1 1\n255\n0 0 0").is_err());
+    }
+
+    #[test]
+    fn watchdog_window_line_is_judged() {
+        let good = [
+            "unit x active",
+            "after-watchdog-window kiosk-session.service active restarts=0 samepid=yes watchdog_age_s=7.5",
+        ];
+        assert_eq!(watchdog_failure(&good), None);
+        for bad in [
+            "after-watchdog-window kiosk-session.service active restarts=1 samepid=yes watchdog_age_s=7.5",
+            "after-watchdog-window kiosk-session.service active restarts=0 samepid=no watchdog_age_s=7.5",
+            "after-watchdog-window kiosk-session.service activating restarts=0 samepid=yes watchdog_age_s=7.5",
+            "after-watchdog-window kiosk-session.service active restarts=0 samepid=yes watchdog_age_s=75.0",
+            "after-watchdog-window kiosk-session.service active restarts=0 samepid=yes watchdog_age_s=",
+        ] {
+            assert!(watchdog_failure(&[bad]).is_some(), "{bad}");
+        }
+        assert!(watchdog_failure(&["done"]).is_some());
     }
 
     #[test]
