@@ -40,7 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if i % (n / 1000).max(1) == 0 {
                 probe_ids.push(lid.clone());
             }
-            st.execute(rusqlite::params![id, format!("BULK-01-2026-{i:07}"), i, lid])?;
+            // Valid numbers (BRANCH-BB-YYYY-NNNNNN): six digits per booth, so the bulk spreads
+            // over booths 10, 11, … as a branch's history would.
+            let regno = format!("BLK01-{:02}-2026-{:06}", 10 + i / 999_999, 1 + i % 999_999);
+            st.execute(rusqlite::params![id, regno, i, lid])?;
         }
         Ok(())
     })?;

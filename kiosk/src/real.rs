@@ -210,8 +210,15 @@ pub struct AgeSealer {
 }
 
 impl AgeSealer {
-    /// From the booth config.
+    /// From the booth config. Removes the temporary files of seals a crash interrupted
+    /// (`.<id>.age.tmp`; never a finished seal): the kiosk is the only sealer, and this runs
+    /// before it seals anything.
     pub fn new(cfg: &Config) -> AgeSealer {
+        match booth_hardware::seal::cleanup_outbox_temps(&cfg.paths.outbox_dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(count = n, "removed temp files of interrupted seals"),
+            Err(e) => tracing::error!(error = %e, "cannot clean interrupted seals from the outbox"),
+        }
         AgeSealer { cfg: cfg.clone() }
     }
 
