@@ -787,6 +787,26 @@ fn require_tools(tools: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
+/// Packages of the tools chroot that runs mkosi (installed from bookworm-backports where it has
+/// them). tzdata: mkosi runs `systemd-firstboot --root=… --timezone=…`, which checks the zone
+/// against the chroot's own /usr/share/zoneinfo.
+const TOOLS_PACKAGES: &[&str] = &[
+    "mkosi",
+    "systemd-container",
+    "systemd-boot",
+    "python3-pefile",
+    "dosfstools",
+    "mtools",
+    "e2fsprogs",
+    "cpio",
+    "zstd",
+    "xz-utils",
+    "debian-archive-keyring",
+    "kmod",
+    "bubblewrap",
+    "tzdata",
+];
+
 /// `cargo xtask image`: the bootable UEFI disk image (Debian 12, systemd-boot, UKI) with mkosi
 /// 24.3 from bookworm-backports, run inside a tools chroot (mkosi 14 of bookworm cannot build a
 /// disk on a kernel without vfat, and installing 24.3 on the host would upgrade its systemd),
@@ -807,18 +827,34 @@ pub fn image(args: &ImageArgs) -> Result<()> {
         fs::copy(ca, stage.join("var/lib/booth/sync/ca.crt"))
             .with_context(|| format!("copying CA {}", ca.display()))?;
     }
-    if !tools.join("usr/bin/mkosi").exists() {
+    // The chroot is rebuilt when its package list changed (it is kept between builds).
+    let marker = tools.join("etc/booth-tools-packages");
+    let wanted = TOOLS_PACKAGES.join(" ");
+    if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        if tools.exists() {
+            let mounts = fs::read_to_string("/proc/mounts")?;
+            ensure!(
+                !mounts.contains(&format!(" {}", tools.display())),
+                "something is still mounted under {}: unmount it first",
+                tools.display()
+            );
+            fs::remove_dir_all(&tools)
+                .with_context(|| format!("removing the old {}", tools.display()))?;
+        }
         t.time("tools chroot with mkosi 24.3 (bookworm-backports)", || {
             crate::util::run(
                 Command::new("mmdebstrap")
                     .args(["--variant=apt", "--include=ca-certificates"])
-                    .arg("--customize-hook=chroot \"$1\" apt-get install -y -t bookworm-backports mkosi systemd-container systemd-boot python3-pefile dosfstools mtools e2fsprogs cpio zstd xz-utils debian-archive-keyring kmod bubblewrap")
+                    .arg(format!(
+                        "--customize-hook=chroot \"$1\" apt-get install -y -t bookworm-backports {wanted}"
+                    ))
                     .arg("bookworm")
                     .arg(&tools)
                     .arg(format!("deb {DEBIAN_MIRROR} bookworm main"))
                     .arg(format!("deb {DEBIAN_MIRROR} bookworm-backports main")),
             )
         })?;
+        fs::write(&marker, &wanted)?;
     }
     // The recipe directory as mkosi sees it inside the chroot (/src).
     let src = tools.join("src");
@@ -835,8 +871,8 @@ pub fn image(args: &ImageArgs) -> Result<()> {
     let mut conf = fs::read_to_string(src.join("mkosi.conf"))?;
     let _ = writeln!(
         conf,
-        "\n[Content]\n# Libraries our binaries link (ldd + dpkg -S at build time)\nPackages={}",
-        lib_packages.join(" ")
+        "\n[Content]\n# Libraries our binaries link (ldd + dpkg -S at build time; mkosi splits lists at commas and newlines, not spaces)\nPackages={}",
+        lib_packages.join(",")
     );
     fs::write(src.join("mkosi.conf"), conf)?;
     let mounts = ChrootMounts::mount(&tools)?;
