@@ -526,6 +526,14 @@ pub struct ImageArgs {
     /// provisioning needs no file from removable media (USB storage is blocked on the booth).
     #[arg(long)]
     pub ca_cert: Option<PathBuf>,
+    /// After building, boot a copy of the image under QEMU TCG with OVMF (UEFI) and check that
+    /// the kiosk session and sync-agent start, the screen is not blank and the USB stick gets no
+    /// driver. Needs qemu-system-x86 and ovmf.
+    #[arg(long)]
+    pub boot: bool,
+    /// Only boot the image already in the output directory (implies --boot; no build).
+    #[arg(long)]
+    pub boot_only: bool,
 }
 
 /// Options of `cargo xtask image-test`.
@@ -812,10 +820,13 @@ const TOOLS_PACKAGES: &[&str] = &[
 /// disk on a kernel without vfat, and installing 24.3 on the host would upgrade its systemd),
 /// then `bmaptool create`. Needs root, mmdebstrap and bmap-tools on the host.
 pub fn image(args: &ImageArgs) -> Result<()> {
-    require_tools(&[("mmdebstrap", "mmdebstrap"), ("bmaptool", "bmap-tools")])?;
     let mut t = Timings::default();
     let root = std::env::current_dir()?;
     let out = root.join(&args.out);
+    if args.boot_only {
+        return boot_disk_image(&out, &mut t);
+    }
+    require_tools(&[("mmdebstrap", "mmdebstrap"), ("bmaptool", "bmap-tools")])?;
     let tools = root.join(&args.tools);
     fs::create_dir_all(&out)?;
     let stage = out.join("extra");
@@ -905,9 +916,311 @@ pub fn image(args: &ImageArgs) -> Result<()> {
         size as f64 / (1u64 << 30) as f64,
         allocated as f64 / 1e6
     );
+    if args.boot {
+        return boot_disk_image(&out, &mut t);
+    }
     for (what, took) in &t.0 {
         println!("  {what:<52} {:>7.1} s", took.as_secs_f64());
     }
+    Ok(())
+}
+
+/// OVMF (UEFI firmware for QEMU) from Debian's `ovmf` package: code and a template of the
+/// variable store.
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/// (first byte, length in bytes) of the GPT partition named `name` in a disk image.
+fn gpt_partition(disk: &Path, name: &str) -> Result<(u64, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = fs::File::open(disk).with_context(|| format!("opening {}", disk.display()))?;
+    let mut header = [0u8; 92];
+    f.seek(SeekFrom::Start(512))?;
+    f.read_exact(&mut header)?;
+    ensure!(&header[..8] == b"EFI PART", "{} has no GPT", disk.display());
+    let le64 = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    let le32 = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
+    let (entries_lba, count, size) = (
+        le64(&header[72..80]),
+        le32(&header[80..84]),
+        le32(&header[84..88]) as usize,
+    );
+    f.seek(SeekFrom::Start(entries_lba * 512))?;
+    let mut entry = vec![0u8; size];
+    for _ in 0..count {
+        f.read_exact(&mut entry)?;
+        let utf16: Vec<u16> = entry[56..128.min(size)]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|&c| c != 0)
+            .collect();
+        if String::from_utf16_lossy(&utf16) == name {
+            let (first, last) = (le64(&entry[32..40]), le64(&entry[40..48]));
+            return Ok((first * 512, (last.saturating_sub(first) + 1) * 512));
+        }
+    }
+    bail!("no GPT partition named {name} in {}", disk.display())
+}
+
+/// A loop mount of one partition of a disk image file; unmounted on drop.
+struct PartitionMount(PathBuf);
+
+impl PartitionMount {
+    fn mount(disk: &Path, (offset, len): (u64, u64), at: &Path, rw: bool) -> Result<Self> {
+        fs::create_dir_all(at)?;
+        crate::util::run(
+            Command::new("mount")
+                .arg("-o")
+                .arg(format!(
+                    "{},loop,offset={offset},sizelimit={len}",
+                    if rw { "rw" } else { "ro" }
+                ))
+                .arg(disk)
+                .arg(at),
+        )?;
+        Ok(PartitionMount(at.to_owned()))
+    }
+}
+
+impl Drop for PartitionMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Boots a copy of `OUT/booth.raw` under QEMU TCG through OVMF, systemd-boot and the UKI, with
+/// virtio-gpu, an emulated USB stick, keyboard and tablet, and checks it from the serial
+/// console, a QMP screendump and the copy's journal afterwards. The copy gets one test-only
+/// drop-in, `WLR_RENDERER=pixman`: with the image's default GLES2 renderer, Mesa's software
+/// driver (kms_swrast) crashes cage on a virtio-gpu without 3D (docs/appliance-disk-image.md).
+fn boot_disk_image(out: &Path, t: &mut Timings) -> Result<()> {
+    require_tools(&[
+        ("qemu-system-x86_64", "qemu-system-x86"),
+        ("convert", "imagemagick"),
+        ("journalctl", "systemd"),
+    ])?;
+    ensure!(
+        Path::new(OVMF_CODE).exists() && Path::new(OVMF_VARS).exists(),
+        "{OVMF_CODE} missing (apt-get install ovmf)"
+    );
+    let image = out.join("booth.raw");
+    ensure!(
+        image.exists(),
+        "{} missing: build it first",
+        image.display()
+    );
+    let work = out.join("boot");
+    if work.join("mnt").exists() {
+        let _ = Command::new("umount").arg(work.join("mnt")).status();
+    }
+    fs::create_dir_all(&work)?;
+    let disk = work.join("disk.raw");
+    let vars = work.join("vars.fd");
+    let stick = work.join("stick.img");
+    let serial = work.join("serial.log");
+    let qmp_sock = work.join("qmp.sock");
+    for f in [&disk, &serial, &qmp_sock, &stick] {
+        let _ = fs::remove_file(f);
+    }
+    crate::util::run(
+        Command::new("cp")
+            .arg("--sparse=always")
+            .arg(&image)
+            .arg(&disk),
+    )?;
+    fs::copy(OVMF_VARS, &vars)?;
+    crate::util::run(Command::new("truncate").args(["-s", "64M"]).arg(&stick))?;
+    let root_part = gpt_partition(&disk, "root-x86-64")?;
+    {
+        let mnt = PartitionMount::mount(&disk, root_part, &work.join("mnt"), true)?;
+        let dropin = mnt.0.join("etc/systemd/system/kiosk-session.service.d");
+        fs::create_dir_all(&dropin)?;
+        fs::write(
+            dropin.join("test-pixman.conf"),
+            "[Service]\nEnvironment=WLR_RENDERER=pixman\n",
+        )?;
+    }
+    println!(
+        "appliance: booting the disk image under QEMU TCG + OVMF (serial log {})",
+        serial.display()
+    );
+    let started = Instant::now();
+    let mut qemu = Command::new("qemu-system-x86_64")
+        .args([
+            "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
+        ])
+        .args([
+            "-display",
+            "none",
+            "-vga",
+            "none",
+            "-device",
+            "virtio-gpu-pci",
+            "-nic",
+            "none",
+            "-no-reboot",
+        ])
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
+        ))
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,unit=1,file={}",
+            vars.display()
+        ))
+        .arg("-drive")
+        .arg(format!("file={},if=virtio,format=raw", disk.display()))
+        .args(["-device", "qemu-xhci,id=xhci"])
+        .arg("-drive")
+        .arg(format!(
+            "if=none,id=stick,format=raw,file={}",
+            stick.display()
+        ))
+        .args([
+            "-device",
+            "usb-storage,bus=xhci.0,drive=stick",
+            "-device",
+            "usb-kbd,bus=xhci.0",
+            "-device",
+            "usb-tablet,bus=xhci.0",
+        ])
+        .arg("-serial")
+        .arg(format!("file:{}", serial.display()))
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", qmp_sock.display()))
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .context("starting qemu-system-x86_64")?;
+    let deadline = started + Duration::from_secs(600);
+    loop {
+        let text = fs::read_to_string(&serial).unwrap_or_default();
+        if text.contains("login:") {
+            break;
+        }
+        if let Some(status) = qemu.try_wait()? {
+            bail!(
+                "QEMU exited ({status}) before the login prompt; serial log:\n{}",
+                tail(&text, 40)
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+            bail!(
+                "no login prompt within 600 s; serial log:\n{}",
+                tail(&text, 40)
+            );
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    t.0.push((
+        "UEFI boot to login prompt (QEMU TCG)".into(),
+        started.elapsed(),
+    ));
+    let ppm = work.join("screendump.ppm");
+    let mut qmp = Qmp::connect(&qmp_sock)?;
+    let mut busy = (0, 0, 0.0);
+    let shot_deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < shot_deadline {
+        qmp.execute(&format!(
+            r#"{{"execute":"screendump","arguments":{{"filename":"{}"}}}}"#,
+            ppm.display()
+        ))?;
+        busy = ppm_busyness(&fs::read(&ppm)?)?;
+        if busy.2 > 0.01 {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    t.0.push(("UEFI boot to screendump".into(), started.elapsed()));
+    // The real image has no boot probe: give the boot 45 s more to finish (wait-online gives
+    // up after 20 s when offline, then sync-agent starts), which is also longer than the kiosk
+    // session's WatchdogSec=30s, so a restart would show in the journal.
+    std::thread::sleep(Duration::from_secs(45));
+    let _ = qmp.execute(r#"{"execute":"system_powerdown"}"#);
+    let off_deadline = Instant::now() + Duration::from_secs(90);
+    while qemu.try_wait()?.is_none() {
+        if Instant::now() > off_deadline {
+            let _ = qmp.execute(r#"{"execute":"quit"}"#);
+            let _ = qemu.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let png = work.join("screendump.png");
+    crate::util::run(Command::new("convert").arg(&ppm).arg(&png))?;
+    let journal = {
+        let mnt = PartitionMount::mount(&disk, root_part, &work.join("mnt"), false)?;
+        let (_, text) = output_of(
+            Command::new("journalctl")
+                .arg("-D")
+                .arg(mnt.0.join("var/log/journal"))
+                .args(["--no-pager", "-o", "short-monotonic"]),
+        )?;
+        text
+    };
+    fs::write(work.join("journal.txt"), &journal)?;
+    let has = |s: &str| journal.lines().any(|l| l.contains(s));
+    let mut failures = Vec::new();
+    for (needle, what) in [
+        (
+            "Started kiosk-session.service",
+            "kiosk-session.service never started (no READY=1)",
+        ),
+        (
+            "Started sync-agent.service",
+            "sync-agent.service never started",
+        ),
+        ("Startup finished", "the boot never finished"),
+    ] {
+        if !has(needle) {
+            failures.push(what.to_owned());
+        }
+    }
+    for (needle, what) in [
+        (
+            "USB Mass Storage device detected",
+            "usb-storage bound the stick",
+        ),
+        (
+            "Attached SCSI removable disk",
+            "the stick got a block device",
+        ),
+        (
+            "kiosk-session.service: Scheduled restart job",
+            "the kiosk session restarted",
+        ),
+    ] {
+        if has(needle) {
+            failures.push(what.to_owned());
+        }
+    }
+    if busy.2 <= 0.01 {
+        failures.push(format!("the screendump ({}x{}) is blank", busy.0, busy.1));
+    }
+    if let Some(line) = journal.lines().find(|l| l.contains("Startup finished")) {
+        println!("appliance: guest: {}", line.trim());
+    }
+    println!("\nappliance: image timings");
+    for (what, took) in &t.0 {
+        println!("  {what:<52} {:>7.1} s", took.as_secs_f64());
+    }
+    println!(
+        "  screendump {}x{}, {:.1} % of pixels off the background: {}; journal: {}",
+        busy.0,
+        busy.1,
+        busy.2 * 100.0,
+        png.display(),
+        work.join("journal.txt").display()
+    );
+    let _ = fs::remove_file(&disk);
+    ensure!(
+        failures.is_empty(),
+        "disk image boot failed: {}",
+        failures.join("; ")
+    );
+    println!("appliance: the disk image booted through UEFI to the attract screen");
     Ok(())
 }
 
