@@ -226,3 +226,18 @@ pub fn run(name: &str, cmd: &mut Command) -> Result<String, HarnessError> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Polls `f` every 250 ms until it gives a value; panics naming `what` after `secs` seconds.
+/// For tests: a timeout here is a failure to report, not a performance figure.
+pub fn wait_until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() >= end {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

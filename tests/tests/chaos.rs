@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use booth_core::config::Config;
-use booth_e2e::process::{bin, tail};
+use booth_e2e::process::{bin, tail, wait_until};
 use booth_e2e::stack::{Authority, Booth, BoothOptions, OPERATOR_PASSWORD, RECEPTIONIST};
 use booth_e2e::web::{Operator, Reception, Visitor, decode_qr};
 
@@ -57,20 +57,6 @@ impl Rng {
     }
     fn ms(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_millis(lo + self.below(hi.saturating_sub(lo) + 1))
-    }
-}
-
-fn wait_until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
     }
 }
 

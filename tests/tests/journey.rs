@@ -12,25 +12,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use booth_e2e::process::{bin, run, tail};
+use booth_e2e::process::{bin, run, tail, wait_until};
 use booth_e2e::stack::{Authority, Booth, BoothOptions, OPERATOR_PASSWORD, RECEPTIONIST};
 use booth_e2e::web::{Operator, Reception, Visitor, crop_to_qr, decode_qr};
-
-fn wait_until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// Runs the headless kiosk with a script; returns its output directory.
 fn kiosk(booth: &Booth, name: &str, script: &str) -> PathBuf {

@@ -1045,21 +1045,7 @@ fn boot_disk_image(out: &Path, t: &mut Timings) -> Result<()> {
         serial.display()
     );
     let started = Instant::now();
-    let mut qemu = Command::new("qemu-system-x86_64")
-        .args([
-            "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
-        ])
-        .args([
-            "-display",
-            "none",
-            "-vga",
-            "none",
-            "-device",
-            "virtio-gpu-pci",
-            "-nic",
-            "none",
-            "-no-reboot",
-        ])
+    let mut qemu = qemu_tcg()
         .arg("-drive")
         .arg(format!(
             "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
@@ -1407,6 +1393,27 @@ fn colour_counts(pixels: &[u8]) -> std::collections::HashMap<[u8; 3], usize> {
 /// TCG with direct kernel boot, virtio-gpu, an emulated USB stick and keyboard, and asserts:
 /// system running, every booth unit active, the USB stick de-authorised with no block device,
 /// and a screendump of the display that is not blank. Needs root, mmdebstrap and qemu.
+/// QEMU as both boot tests run it: q35 under TCG (no KVM on these machines), 2 CPUs, 2 GiB,
+/// no display window, a virtio GPU for cage (bochs-drm lacks PRIME import), no network.
+fn qemu_tcg() -> Command {
+    let mut c = Command::new("qemu-system-x86_64");
+    c.args([
+        "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
+    ])
+    .args([
+        "-display",
+        "none",
+        "-vga",
+        "none",
+        "-device",
+        "virtio-gpu-pci",
+        "-nic",
+        "none",
+        "-no-reboot",
+    ]);
+    c
+}
+
 pub fn image_test(args: &ImageTestArgs) -> Result<()> {
     require_tools(&[
         ("mmdebstrap", "mmdebstrap"),
@@ -1506,21 +1513,7 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
         serial.display()
     );
     let boot_started = Instant::now();
-    let mut qemu = Command::new("qemu-system-x86_64")
-        .args([
-            "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
-        ])
-        .args([
-            "-display",
-            "none",
-            "-vga",
-            "none",
-            "-device",
-            "virtio-gpu-pci",
-            "-nic",
-            "none",
-            "-no-reboot",
-        ])
+    let mut qemu = qemu_tcg()
         .arg("-serial")
         .arg(format!("file:{}", serial.display()))
         .arg("-qmp")
