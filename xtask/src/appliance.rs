@@ -1045,7 +1045,7 @@ fn boot_disk_image(out: &Path, t: &mut Timings) -> Result<()> {
         serial.display()
     );
     let started = Instant::now();
-    let mut qemu = qemu_tcg()
+    let mut qemu = qemu_tcg(&disk, &stick)
         .arg("-drive")
         .arg(format!(
             "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
@@ -1055,22 +1055,6 @@ fn boot_disk_image(out: &Path, t: &mut Timings) -> Result<()> {
             "if=pflash,format=raw,unit=1,file={}",
             vars.display()
         ))
-        .arg("-drive")
-        .arg(format!("file={},if=virtio,format=raw", disk.display()))
-        .args(["-device", "qemu-xhci,id=xhci"])
-        .arg("-drive")
-        .arg(format!(
-            "if=none,id=stick,format=raw,file={}",
-            stick.display()
-        ))
-        .args([
-            "-device",
-            "usb-storage,bus=xhci.0,drive=stick",
-            "-device",
-            "usb-kbd,bus=xhci.0",
-            "-device",
-            "usb-tablet,bus=xhci.0",
-        ])
         .arg("-serial")
         .arg(format!("file:{}", serial.display()))
         .arg("-qmp")
@@ -1394,8 +1378,10 @@ fn colour_counts(pixels: &[u8]) -> std::collections::HashMap<[u8; 3], usize> {
 /// system running, every booth unit active, the USB stick de-authorised with no block device,
 /// and a screendump of the display that is not blank. Needs root, mmdebstrap and qemu.
 /// QEMU as both boot tests run it: q35 under TCG (no KVM on these machines), 2 CPUs, 2 GiB,
-/// no display window, a virtio GPU for cage (bochs-drm lacks PRIME import), no network.
-fn qemu_tcg() -> Command {
+/// no display window, a virtio GPU for cage (bochs-drm lacks PRIME import), no network; the
+/// booth's `disk` on virtio, and on USB a keyboard, a touch tablet and the `stick` image (a
+/// mass-storage device the lockdown must refuse).
+fn qemu_tcg(disk: &Path, stick: &Path) -> Command {
     let mut c = Command::new("qemu-system-x86_64");
     c.args([
         "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
@@ -1410,6 +1396,22 @@ fn qemu_tcg() -> Command {
         "-nic",
         "none",
         "-no-reboot",
+    ])
+    .arg("-drive")
+    .arg(format!("file={},if=virtio,format=raw", disk.display()))
+    .args(["-device", "qemu-xhci,id=xhci"])
+    .arg("-drive")
+    .arg(format!(
+        "if=none,id=stick,format=raw,file={}",
+        stick.display()
+    ))
+    .args([
+        "-device",
+        "usb-storage,bus=xhci.0,drive=stick",
+        "-device",
+        "usb-kbd,bus=xhci.0",
+        "-device",
+        "usb-tablet,bus=xhci.0",
     ]);
     c
 }
@@ -1513,7 +1515,7 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
         serial.display()
     );
     let boot_started = Instant::now();
-    let mut qemu = qemu_tcg()
+    let mut qemu = qemu_tcg(&disk, &stick)
         .arg("-serial")
         .arg(format!("file:{}", serial.display()))
         .arg("-qmp")
@@ -1525,22 +1527,6 @@ pub fn image_test(args: &ImageTestArgs) -> Result<()> {
         .args([
             "-append",
             "root=/dev/vda rw console=ttyS0 systemd.firstboot=off",
-        ])
-        .arg("-drive")
-        .arg(format!("file={},if=virtio,format=raw", disk.display()))
-        .args(["-device", "qemu-xhci,id=xhci"])
-        .arg("-drive")
-        .arg(format!(
-            "if=none,id=stick,format=raw,file={}",
-            stick.display()
-        ))
-        .args([
-            "-device",
-            "usb-storage,bus=xhci.0,drive=stick",
-            "-device",
-            "usb-kbd,bus=xhci.0",
-            "-device",
-            "usb-tablet,bus=xhci.0",
         ])
         .stdin(std::process::Stdio::null())
         .spawn()
