@@ -33,8 +33,9 @@ fn appeal(media: &[u8], seed: u8) -> CreateAppeal {
             content_type: "video/webm".into(),
         },
         lookup_id: hex::encode([seed; 32]).parse().unwrap(),
-        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
         continuation_of: None,
+        visit_id: None,
     }
 }
 

@@ -19,7 +19,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::CreateOutcome;
+use crate::db::{CreateOutcome, VisitOutcome};
 use crate::error::ApiError;
 use crate::faults::WrongChecksum;
 use crate::server::{Booth, JsonBody};
@@ -96,13 +96,14 @@ pub async fn directory(State(s): St, _b: Booth, headers: HeaderMap) -> Response 
 
 /// `GET /v1/calendar`.
 pub async fn calendar(State(s): St, _b: Booth, headers: HeaderMap) -> Response {
-    let etag = format!("\"{}\"", s.calendar.version());
+    let published = s.calendar();
+    let etag = format!("\"{}\"", published.version);
     if etag_matches(&headers, &etag) {
         return with_etag(StatusCode::NOT_MODIFIED.into_response(), &etag);
     }
     let r = (
         [(header::CONTENT_TYPE, CALENDAR_CONTENT_TYPE)],
-        s.calendar_toml.clone(),
+        published.toml,
     )
         .into_response();
     with_etag(r, &etag)
@@ -113,13 +114,34 @@ pub async fn config(State(s): St, _b: Booth) -> axum::Json<BoothConfig> {
     axum::Json(s.config.clone())
 }
 
-/// Deadline by the central calendar: working days from the day the appeal was recorded (local
-/// time, UTC+5), falling back to the booth's date when the calendar does not cover it.
-fn deadline(s: &AppState, body: &CreateAppeal) -> chrono::NaiveDate {
-    let filed = (body.recorded_at + chrono::Duration::hours(5)).date_naive();
-    s.calendar
-        .expected_answer_date(filed, s.config.deadline_working_days)
-        .unwrap_or(body.expected_answer_date)
+fn deadline(s: &AppState, body: &CreateAppeal) -> Option<chrono::NaiveDate> {
+    central_deadline(
+        &s.calendar().calendar,
+        s.config.deadline_working_days,
+        body.recorded_at,
+        body.expected_answer_date,
+    )
+}
+
+/// Deadline by the central calendar, with the one function the booth uses
+/// (`booth_core::calendar::expected_answer_date`: `deadline_working_days` working days, 15 in
+/// Kazakhstan, from the local (UTC+5) day the appeal was recorded). When the central calendar
+/// does not cover it, the date the booth printed (if the booth had one); else none: never an
+/// estimate.
+pub fn central_deadline(
+    calendar: &booth_core::WorkingCalendar,
+    deadline_working_days: u32,
+    recorded_at: chrono::DateTime<Utc>,
+    booth_date: Option<chrono::NaiveDate>,
+) -> Option<chrono::NaiveDate> {
+    booth_core::calendar::expected_answer_date(
+        recorded_at,
+        booth_core::calendar::kazakhstan_offset(),
+        deadline_working_days,
+        calendar,
+    )
+    .ok()
+    .or(booth_date)
 }
 
 /// `PUT /v1/appeals/{appeal_id}`.
@@ -159,7 +181,7 @@ pub async fn create_appeal(
     let (outcome, row) = db(s.db.create_appeal(&booth, &body, now, dl))?;
     let status = match outcome {
         CreateOutcome::Created => {
-            tracing::info!(appeal_id = %id, booth, "appeal registered");
+            tracing::info!(appeal_id = %id, booth, visit_id = ?body.visit_id, "appeal registered");
             StatusCode::CREATED
         }
         CreateOutcome::Same => StatusCode::OK,
@@ -357,7 +379,15 @@ pub async fn lookup(
     Ok(json(StatusCode::OK, &r))
 }
 
-/// `POST /v1/ratings`.
+/// How far a booth's clock may run behind ours before a rating given just after the answer
+/// reached it looks older than the answer.
+const RATING_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// `POST /v1/ratings`: a satisfaction rating is of an answer (seed 004, §1: «оценки
+/// удовлетворенности Заявителей ответами на Обращения»), so a rating of an appeal with no
+/// answer yet, or given before its answer was attached, is refused with 409
+/// `appeal-not-answered`. The refusal is stable: a rating kept by the booth does not become
+/// valid when an answer arrives later.
 pub async fn rating(
     State(s): St,
     Booth(booth): Booth,
@@ -365,6 +395,25 @@ pub async fn rating(
 ) -> Result<Response, ApiError> {
     if db(s.db.appeal(r.appeal_id))?.is_none() {
         return Err(ApiError::NotFound("appeal".into()));
+    }
+    let answered_at = db(s.db.timeline(r.appeal_id))?
+        .iter()
+        .find(|e| matches!(e.status, booth_core::Status::Answered { .. }))
+        .map(|e| e.at);
+    let refusal = match answered_at {
+        None => Some("the appeal has no answer yet; only an answer can be rated"),
+        Some(at) if r.rated_at + RATING_CLOCK_SKEW < at => {
+            Some("the rating was given before the appeal was answered")
+        }
+        Some(_) => None,
+    };
+    if let Some(detail) = refusal {
+        tracing::info!(appeal_id = %r.appeal_id, rating_id = %r.id, "rating refused: appeal not answered");
+        return Err(ApiError::Conflict {
+            code: codes::APPEAL_NOT_ANSWERED,
+            detail: detail.into(),
+            offset: None,
+        });
     }
     let body = serde_json::to_string(&r).map_err(ApiError::internal)?;
     match db(s
@@ -386,15 +435,25 @@ pub async fn visit(
     Booth(booth): Booth,
     JsonBody(v): JsonBody<VisitSubmission>,
 ) -> Result<Response, ApiError> {
-    let body = serde_json::to_string(&v).map_err(ApiError::internal)?;
-    match db(s.db.add_visit(v.id, &booth, &body, Utc::now()))? {
-        Some(created) => Ok(json(StatusCode::OK, &Accepted { id: v.id, created })),
-        None => Err(ApiError::Conflict {
-            code: codes::APPEAL_CONFLICT,
-            detail: "visit id reused with another body".into(),
-            offset: None,
-        }),
-    }
+    let created = match db(s.db.add_visit(&booth, &v, Utc::now()))? {
+        VisitOutcome::Created => {
+            tracing::info!(visit_id = %v.id, appeal_id = ?v.appeal_id, booth, "reception visit received");
+            true
+        }
+        VisitOutcome::Linked => {
+            tracing::info!(visit_id = %v.id, appeal_id = ?v.appeal_id, booth, "reception visit linked to its appeal");
+            false
+        }
+        VisitOutcome::Same => false,
+        VisitOutcome::Conflict => {
+            return Err(ApiError::Conflict {
+                code: codes::APPEAL_CONFLICT,
+                detail: "visit id reused with other fields or another appeal".into(),
+                offset: None,
+            });
+        }
+    };
+    Ok(json(StatusCode::OK, &Accepted { id: v.id, created }))
 }
 
 /// `POST /v1/heartbeat`.
@@ -412,7 +471,57 @@ pub async fn heartbeat(
             server_time: Utc::now(),
             config_version: s.config.version,
             directory_version: s.directory.version.clone(),
-            calendar_version: s.calendar.version(),
+            calendar_version: s.calendar().version,
         },
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod deadline_tests {
+    use super::central_deadline;
+    use booth_core::WorkingCalendar;
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().expect("timestamp")
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    /// The centre and the booth agree: the same function, the same calendar, the same date
+    /// (DESIGN §1: 15 working days).
+    #[test]
+    fn the_centre_computes_what_the_booth_computes() {
+        let cal = WorkingCalendar::builtin();
+        let recorded = at("2026-08-24T06:00:00Z");
+        let booth = booth_core::calendar::expected_answer_date(
+            recorded,
+            booth_core::calendar::kazakhstan_offset(),
+            15,
+            &cal,
+        )
+        .expect("covered");
+        assert_eq!(booth, day("2026-09-14"), "30 August 2026 is no holiday");
+        assert_eq!(central_deadline(&cal, 15, recorded, None), Some(booth));
+        // The central calendar wins over what the booth sent.
+        assert_eq!(
+            central_deadline(&cal, 15, recorded, Some(day("2026-09-15"))),
+            Some(booth)
+        );
+    }
+
+    /// Where the central calendar covers no date: the booth's date if it had one, else none.
+    #[test]
+    fn past_the_central_calendar_there_is_no_guess() {
+        let cal = WorkingCalendar::builtin();
+        let late = at("2027-12-20T06:00:00Z");
+        assert_eq!(central_deadline(&cal, 15, late, None), None);
+        assert_eq!(
+            central_deadline(&cal, 15, late, Some(day("2028-01-12"))),
+            Some(day("2028-01-12"))
+        );
+    }
 }

@@ -4,16 +4,29 @@
 //!
 //! Every change of an appeal that a booth must learn about appends a status event; the event's
 //! sequence number is the appeal's `update_seq`, which is the cursor of `GET /v1/answers`.
+//!
+//! An appeal and the reception visit (journal entry, 003 p.22) it came from arrive separately
+//! and in either order: the appeal names its visit (`appeals.visit_id`), the visit may name its
+//! appeal (`visits.appeal_id`). [`Db::visit_link`] joins them by whichever is there, so the
+//! link holds whichever came first.
 
 use std::path::Path;
 use std::sync::Mutex;
 
-use booth_core::wire::{AppealUpdate, CreateAppeal, LookupResponse, MediaState};
+use booth_core::wire::{AppealUpdate, CreateAppeal, LookupResponse, MediaState, VisitSubmission};
 use booth_core::{Answer, DecisionKind, Status, StatusEvent};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+/// Reads a date column: `''` (no calendar covered it) and anything unparseable are `None`.
+pub fn date_column(s: &str) -> Option<NaiveDate> {
+    s.parse().ok()
+}
+
+/// `appeals.expected_answer_date` (the booth's) and `appeals.deadline` (ours) are `YYYY-MM-DD`,
+/// or `''` when no calendar covered the date (then there is no date, never an estimate; read
+/// with [`date_column`]).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens(
@@ -27,7 +40,7 @@ CREATE TABLE IF NOT EXISTS appeals(
   agency_id TEXT NOT NULL, content_type TEXT NOT NULL, media_sha256 TEXT NOT NULL,
   media_size INTEGER NOT NULL, recorded_at TEXT NOT NULL, received_at TEXT NOT NULL,
   central_number TEXT NOT NULL, expected_answer_date TEXT NOT NULL, deadline TEXT NOT NULL,
-  verified_at TEXT, merged_into TEXT, update_seq INTEGER NOT NULL DEFAULT 0);
+  verified_at TEXT, merged_into TEXT, update_seq INTEGER NOT NULL DEFAULT 0, visit_id TEXT);
 CREATE INDEX IF NOT EXISTS appeals_booth_seq ON appeals(booth_id, update_seq);
 CREATE INDEX IF NOT EXISTS appeals_lookup ON appeals(lookup_id);
 CREATE TABLE IF NOT EXISTS events(
@@ -42,9 +55,21 @@ CREATE TABLE IF NOT EXISTS ratings(
   id TEXT PRIMARY KEY, appeal_id TEXT NOT NULL, booth_id TEXT NOT NULL, rating INTEGER NOT NULL,
   rated_at TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS visits(
-  id TEXT PRIMARY KEY, booth_id TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL);
+  id TEXT PRIMARY KEY, booth_id TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL,
+  appeal_id TEXT);
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash TEXT PRIMARY KEY, login TEXT NOT NULL, expires_at TEXT NOT NULL);
+";
+
+/// Columns added after the first release: (table, column, declaration). [`Db::open`] adds the
+/// missing ones to a database made by an older version, then creates their indexes.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("appeals", "visit_id", "TEXT"),
+    ("visits", "appeal_id", "TEXT"),
+];
+const ADDED_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS appeals_visit ON appeals(visit_id);
+CREATE INDEX IF NOT EXISTS visits_appeal ON visits(appeal_id);
 ";
 
 /// A booth: (id, enrolled at, last heartbeat at, last heartbeat JSON).
@@ -75,6 +100,42 @@ pub enum CreateOutcome {
     Conflict,
 }
 
+/// Result of an idempotent visit submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitOutcome {
+    /// New journal entry.
+    Created,
+    /// Seen before; nothing changed.
+    Same,
+    /// Seen before without its appeal; the appeal link was added.
+    Linked,
+    /// Same id with other fields, from another booth, or with a second, different appeal.
+    Conflict,
+}
+
+/// A reception journal entry (003 p.22) as the central service holds it. Holds personal data
+/// (names, document number): never log it, log `body.id` only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVisit {
+    /// The visit as last accepted (with its appeal link once that arrived).
+    pub body: VisitSubmission,
+    /// Booth (sync agent) that sent it.
+    pub booth_id: String,
+    /// When it first arrived.
+    pub received_at: DateTime<Utc>,
+}
+
+/// What the central service knows of the reception visit an appeal came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VisitLink {
+    /// The appeal names no visit and no visit names it: recorded without a ticket.
+    NoVisit,
+    /// The appeal names this visit, which has not arrived yet.
+    NotReceived(Uuid),
+    /// The visit.
+    Received(StoredVisit),
+}
+
 /// A stored appeal row as the server and the operator see it.
 #[derive(Debug, Clone)]
 pub struct AppealRow {
@@ -90,8 +151,8 @@ pub struct AppealRow {
     pub central_number: String,
     /// When first received.
     pub received_at: DateTime<Utc>,
-    /// Deadline by the central calendar.
-    pub deadline: NaiveDate,
+    /// Deadline by the central calendar; `None` when no calendar covered it.
+    pub deadline: Option<NaiveDate>,
     /// When the media was verified.
     pub verified_at: Option<DateTime<Utc>>,
     /// Main appeal it was merged into.
@@ -149,6 +210,19 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        for (table, column, decl) in ADDED_COLUMNS {
+            let present: bool = conn.query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"
+                ),
+                [column],
+                |r| r.get(0),
+            )?;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+            }
+        }
+        conn.execute_batch(ADDED_INDEXES)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })
@@ -294,7 +368,7 @@ impl Db {
         booth_id: &str,
         body: &CreateAppeal,
         now: DateTime<Utc>,
-        deadline: NaiveDate,
+        deadline: Option<NaiveDate>,
     ) -> Result<(CreateOutcome, AppealRow), DbError> {
         let canon = serde_json::to_string(body)?;
         let id = body.id;
@@ -312,8 +386,8 @@ impl Db {
                     tx.execute(
                         "INSERT INTO appeals(id,booth_id,body,registration_number,lookup_id,addressee_id,agency_id,
                            content_type,media_sha256,media_size,recorded_at,received_at,central_number,
-                           expected_answer_date,deadline)
-                         VALUES(?1,?2,?3,?4,?5,?6,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                           expected_answer_date,deadline,visit_id)
+                         VALUES(?1,?2,?3,?4,?5,?6,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
                         params![
                             id.to_string(),
                             booth_id,
@@ -327,8 +401,9 @@ impl Db {
                             ts(body.recorded_at),
                             ts(now),
                             central,
-                            body.expected_answer_date.to_string(),
-                            deadline.to_string(),
+                            body.expected_answer_date.map(|d| d.to_string()).unwrap_or_default(),
+                            deadline.map(|d| d.to_string()).unwrap_or_default(),
+                            body.visit_id.map(|v| v.to_string()),
                         ],
                     )?;
                     Self::push_event(&tx, id, &StatusEvent { at: body.recorded_at, status: Status::Registered })?;
@@ -363,7 +438,7 @@ impl Db {
                 agency_id: r.get(3)?,
                 central_number: r.get(4)?,
                 received_at: parse_ts(&r.get::<_, String>(5)?),
-                deadline: r.get::<_, String>(6)?.parse().unwrap_or_default(),
+                deadline: date_column(&r.get::<_, String>(6)?),
                 verified_at: r.get::<_, Option<String>>(7)?.map(|s| parse_ts(&s)),
                 merged_into: r.get::<_, Option<String>>(8)?.map(|s| parse_uuid(&s)),
                 update_seq: to_u64(r.get(9)?),
@@ -472,7 +547,7 @@ impl Db {
                 registration_number: reg,
                 timeline: self.timeline(id)?,
                 answer: self.answer(id)?,
-                expected_answer_date: deadline.parse().ok(),
+                expected_answer_date: date_column(&deadline),
             });
         }
         Ok((out, more))
@@ -498,7 +573,7 @@ impl Db {
             registration_number: reg,
             addressee_id: addressee,
             recorded_at: parse_ts(&recorded),
-            expected_answer_date: deadline.parse().unwrap_or_default(),
+            expected_answer_date: date_column(&deadline),
             timeline: self.timeline(id)?,
             answer: self.answer(id)?,
         }))
@@ -715,33 +790,116 @@ impl Db {
         })
     }
 
-    /// Stores a visit; Some(false) if the same id and body were seen, None on a different body.
+    /// Stores a reception visit idempotently by id (see [`VisitOutcome`]). A visit first sent
+    /// without its appeal and sent again with it gets the link; any other difference, another
+    /// booth, or a second, different link is a conflict and changes nothing.
     pub fn add_visit(
         &self,
-        id: Uuid,
         booth_id: &str,
-        body: &str,
+        v: &VisitSubmission,
         now: DateTime<Utc>,
-    ) -> Result<Option<bool>, DbError> {
+    ) -> Result<VisitOutcome, DbError> {
+        let body = serde_json::to_string(v)?;
+        let id = v.id.to_string();
         self.with(|c| {
-            let prev: Option<(String, String)> = c
+            let tx = c.transaction()?;
+            let prev: Option<(String, String)> = tx
                 .query_row(
                     "SELECT booth_id, body FROM visits WHERE id=?1",
-                    [id.to_string()],
+                    [&id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            match prev {
-                Some((b, p)) if b == booth_id && p == body => Ok(Some(false)),
-                Some(_) => Ok(None),
+            let outcome = match prev {
                 None => {
-                    c.execute(
-                        "INSERT INTO visits(id,booth_id,body,received_at) VALUES(?1,?2,?3,?4)",
-                        params![id.to_string(), booth_id, body, ts(now)],
+                    tx.execute(
+                        "INSERT INTO visits(id,booth_id,body,received_at,appeal_id) VALUES(?1,?2,?3,?4,?5)",
+                        params![id, booth_id, body, ts(now), v.appeal_id.map(|a| a.to_string())],
                     )?;
-                    Ok(Some(true))
+                    VisitOutcome::Created
                 }
-            }
+                Some((b, _)) if b != booth_id => VisitOutcome::Conflict,
+                Some((_, stored)) => {
+                    let stored: VisitSubmission = serde_json::from_str(&stored)?;
+                    let unlinked = |x: &VisitSubmission| VisitSubmission {
+                        appeal_id: None,
+                        ..x.clone()
+                    };
+                    if unlinked(&stored) != unlinked(v) {
+                        VisitOutcome::Conflict
+                    } else {
+                        match (stored.appeal_id, v.appeal_id) {
+                            // A late copy of the unlinked send never removes a link.
+                            (_, None) => VisitOutcome::Same,
+                            (Some(a), Some(b)) if a == b => VisitOutcome::Same,
+                            (Some(_), Some(_)) => VisitOutcome::Conflict,
+                            (None, Some(a)) => {
+                                tx.execute(
+                                    "UPDATE visits SET body=?2, appeal_id=?3 WHERE id=?1",
+                                    params![id, body, a.to_string()],
+                                )?;
+                                VisitOutcome::Linked
+                            }
+                        }
+                    }
+                }
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+    }
+
+    /// One reception visit by id.
+    pub fn visit(&self, id: Uuid) -> Result<Option<StoredVisit>, DbError> {
+        let row: Option<(String, String, String)> = self.with(|c| {
+            Ok(c.query_row(
+                "SELECT booth_id, body, received_at FROM visits WHERE id=?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })?;
+        row.map(|(booth_id, body, received_at)| {
+            Ok(StoredVisit {
+                body: serde_json::from_str(&body)?,
+                booth_id,
+                received_at: parse_ts(&received_at),
+            })
+        })
+        .transpose()
+    }
+
+    /// The reception visit an appeal came from: the one the appeal names, or else one that
+    /// names the appeal. Order of arrival does not matter.
+    pub fn visit_link(&self, appeal_id: Uuid) -> Result<VisitLink, DbError> {
+        let (named, row): (Option<String>, Option<(String, String, String)>) = self.with(|c| {
+            let named: Option<String> = c
+                .query_row(
+                    "SELECT visit_id FROM appeals WHERE id=?1",
+                    [appeal_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            let row = c
+                .query_row(
+                    "SELECT booth_id, body, received_at FROM visits
+                     WHERE id=?1 OR (?1 IS NULL AND appeal_id=?2)
+                     ORDER BY received_at LIMIT 1",
+                    params![named, appeal_id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            Ok((named, row))
+        })?;
+        Ok(match (named, row) {
+            (_, Some((booth_id, body, received_at))) => VisitLink::Received(StoredVisit {
+                body: serde_json::from_str(&body)?,
+                booth_id,
+                received_at: parse_ts(&received_at),
+            }),
+            (Some(v), None) => VisitLink::NotReceived(parse_uuid(&v)),
+            (None, None) => VisitLink::NoVisit,
         })
     }
 

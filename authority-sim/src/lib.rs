@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use booth_core::WorkingCalendar;
+use booth_core::calendar::CalendarError;
 use booth_core::wire::{BoothConfig, DirectoryResponse};
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -154,10 +155,9 @@ pub struct AppState {
     pub authority: pki::Authority,
     /// Faults and counters.
     pub faults: Arc<Faults>,
-    /// Calendar text served at `/v1/calendar`.
-    pub calendar_toml: String,
-    /// Parsed calendar (deadlines).
-    pub calendar: WorkingCalendar,
+    /// The working-day calendar served at `/v1/calendar` and used for deadlines: read it with
+    /// [`AppState::calendar`], replace it with [`AppState::publish_calendar`].
+    published_calendar: std::sync::RwLock<PublishedCalendar>,
     /// Directory served at `/v1/directory`.
     pub directory: DirectoryResponse,
     /// Booth config served at `/v1/config`.
@@ -170,6 +170,29 @@ pub struct AppState {
     pub token_ttl: chrono::Duration,
     /// Uploads with a PATCH in progress.
     pub busy_uploads: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// The calendar the central service publishes.
+#[derive(Debug, Clone)]
+pub struct PublishedCalendar {
+    /// The TOML served at `/v1/calendar` (booth-core format).
+    pub toml: String,
+    /// Its version; the `ETag` is this value in double quotes.
+    pub version: u64,
+    /// The calendar deadlines are computed with: the last valid one published.
+    pub calendar: WorkingCalendar,
+}
+
+impl PublishedCalendar {
+    /// A validated calendar file.
+    pub fn from_toml(toml: String) -> Result<PublishedCalendar, CalendarError> {
+        let calendar = WorkingCalendar::from_toml(&toml)?;
+        Ok(PublishedCalendar {
+            version: calendar.version(),
+            toml,
+            calendar,
+        })
+    }
 }
 
 /// Largest media upload accepted (a 3-minute recording is far smaller).
@@ -190,6 +213,40 @@ pub fn secret_hash(s: &str) -> String {
 }
 
 impl AppState {
+    /// The calendar now published.
+    pub fn calendar(&self) -> PublishedCalendar {
+        self.published_calendar
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Publishes a new working-day calendar after the same strict validation the booth applies;
+    /// booths fetch it at their next pull (the heartbeat acknowledgement carries its version).
+    pub fn publish_calendar(&self, toml: String) -> Result<u64, CalendarError> {
+        let p = PublishedCalendar::from_toml(toml)?;
+        let v = p.version;
+        *self
+            .published_calendar
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = p;
+        tracing::info!(version = v, "working-day calendar published");
+        Ok(v)
+    }
+
+    /// Fault injection: serves `toml` as version `version` WITHOUT validating it, as a faulty
+    /// central service might; deadlines keep using the last valid calendar. Booths must refuse
+    /// such a file and keep their last good one.
+    pub fn publish_calendar_unchecked(&self, toml: String, version: u64) {
+        let mut g = self
+            .published_calendar
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        g.toml = toml;
+        g.version = version;
+        tracing::warn!(version, "unchecked calendar published (fault injection)");
+    }
+
     /// Issues a one-time enrollment token for `booth_id`; the token is returned once and
     /// stored only as a hash.
     pub fn issue_token(
@@ -351,8 +408,7 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningServer, StartError> {
         hash,
     };
 
-    let calendar_toml = booth_core::calendar::BUILTIN_CALENDAR.to_owned();
-    let calendar = WorkingCalendar::from_toml(&calendar_toml)
+    let calendar = PublishedCalendar::from_toml(booth_core::calendar::BUILTIN_CALENDAR.to_owned())
         .map_err(|e| StartError::Invalid(format!("built-in calendar: {e}")))?;
     let directory = directory::builtin();
     let config = BoothConfig {
@@ -386,8 +442,7 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningServer, StartError> {
         db,
         authority,
         faults,
-        calendar_toml,
-        calendar,
+        published_calendar: std::sync::RwLock::new(calendar),
         directory,
         config,
         media_dir,

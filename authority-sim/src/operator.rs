@@ -7,6 +7,12 @@
 //! type and byte ranges), answer with one of the four decisions (attached the day it is
 //! signed), forward to another agency (a status event the citizen sees), merge a repeated
 //! appeal into a main one, see ratings, issue enrollment tokens.
+//!
+//! For each appeal the page shows the reception journal entry it came from (003 p.22: the
+//! citizen identified by ID document and recorded in the journal «Регистрация граждан,
+//! подавших видеообращение»): when and by which receptionist, the document kind, the number
+//! masked but for its last 4 characters, and whether consent was noted. No visitor names: the
+//! applicant block shows who filed the appeal.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,12 +24,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use booth_core::{Answer, DecisionKind, Language, Status, StatusEvent};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::AppealRow;
+use crate::db::{AppealRow, VisitLink};
 use crate::error::ApiError;
 use crate::server::JsonBody;
 use crate::{AppState, secret_hash};
@@ -319,8 +325,8 @@ pub struct OperatorAppeal {
     pub addressee_id: String,
     /// Agency handling it now.
     pub agency_id: String,
-    /// Deadline (working days from the central calendar).
-    pub deadline: NaiveDate,
+    /// Deadline (working days from the central calendar); `None` when no calendar covers it.
+    pub deadline: Option<NaiveDate>,
     /// Past the deadline and not answered.
     pub overdue: bool,
     /// Recording verified.
@@ -333,11 +339,81 @@ pub struct OperatorAppeal {
     pub timeline: Vec<StatusEvent>,
     /// Answer.
     pub answer: Option<Answer>,
+    /// The reception journal entry the appeal came from (003 p.22).
+    pub visit: ReceptionVisit,
+}
+
+/// The reception journal entry (003 p.22) an appeal came from, as the operator sees it: who
+/// identified the citizen and when, by which document (number masked but for its last 4
+/// characters), and whether consent was noted. No names, no full document number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ReceptionVisit {
+    /// Recorded without a reception ticket: no journal entry.
+    None,
+    /// The appeal names a journal entry that has not reached the centre yet.
+    NotReceived {
+        /// The visit the appeal names.
+        visit_id: Uuid,
+    },
+    /// The journal entry.
+    Received {
+        /// Visit id.
+        visit_id: Uuid,
+        /// The appeal the journal links to the visit (`None` until the booth sends the link;
+        /// the appeal's own `visit_id` links them meanwhile).
+        appeal_id: Option<Uuid>,
+        /// When the receptionist identified the citizen.
+        identified_at: DateTime<Utc>,
+        /// Receptionist's login.
+        receptionist: String,
+        /// ID document kind (`id_card`, `passport`, `residence_permit`, `foreign_passport`).
+        document_kind: String,
+        /// Document number, all but the last 4 characters masked.
+        document_number_masked: String,
+        /// Consent to personal-data processing noted by the receptionist.
+        consent: bool,
+        /// Booth whose agent sent the entry.
+        booth_id: String,
+    },
+}
+
+impl ReceptionVisit {
+    fn from_link(link: VisitLink) -> ReceptionVisit {
+        match link {
+            VisitLink::NoVisit => ReceptionVisit::None,
+            VisitLink::NotReceived(visit_id) => ReceptionVisit::NotReceived { visit_id },
+            VisitLink::Received(v) => ReceptionVisit::Received {
+                visit_id: v.body.id,
+                appeal_id: v.body.appeal_id,
+                identified_at: v.body.created_at,
+                receptionist: v.body.receptionist,
+                document_kind: v.body.document_kind,
+                document_number_masked: mask_document_number(&v.body.document_number),
+                consent: v.body.consent,
+                booth_id: v.booth_id,
+            },
+        }
+    }
+}
+
+/// A document number with every character but the last 4 replaced by `•` ("•••••5678"). A
+/// number of 4 characters or fewer is masked whole: it is never shown entire.
+pub fn mask_document_number(number: &str) -> String {
+    let chars: Vec<char> = number.trim().chars().collect();
+    if chars.len() <= 4 {
+        return "•".repeat(4);
+    }
+    let hidden = chars.len() - 4;
+    let mut out = "•".repeat(hidden);
+    out.extend(&chars[hidden..]);
+    out
 }
 
 fn operator_appeal(s: &AppState, a: &AppealRow) -> Result<OperatorAppeal, ApiError> {
     let timeline = s.db.timeline(a.id).map_err(ApiError::internal)?;
     let answer = s.db.answer(a.id).map_err(ApiError::internal)?;
+    let visit = ReceptionVisit::from_link(s.db.visit_link(a.id).map_err(ApiError::internal)?);
     Ok(OperatorAppeal {
         id: a.id,
         booth_id: a.booth_id.clone(),
@@ -346,12 +422,15 @@ fn operator_appeal(s: &AppState, a: &AppealRow) -> Result<OperatorAppeal, ApiErr
         addressee_id: a.body.addressee_id.clone(),
         agency_id: a.agency_id.clone(),
         deadline: a.deadline,
-        overdue: answer.is_none() && a.merged_into.is_none() && today_kz() > a.deadline,
+        overdue: answer.is_none()
+            && a.merged_into.is_none()
+            && a.deadline.is_some_and(|d| today_kz() > d),
         media_verified: a.verified_at.is_some(),
         content_type: a.body.media.content_type.clone(),
         merged_into: a.merged_into,
         timeline,
         answer,
+        visit,
     })
 }
 
@@ -522,6 +601,14 @@ fn session(s: &AppState, h: &HeaderMap) -> Option<String> {
 }
 
 /// UI strings in kk / ru / en.
+/// A deadline as shown, or a plain note when no calendar covered it (never a guessed date).
+fn deadline_text(lang: Language, d: Option<NaiveDate>) -> String {
+    match d {
+        Some(d) => d.to_string(),
+        None => t(lang, "no_deadline").to_owned(),
+    }
+}
+
 fn t(lang: Language, key: &str) -> &'static str {
     let (kk, ru, en) = match key {
         "title" => ("Орталық: өтініштер", "Центр: обращения", "Central: appeals"),
@@ -542,6 +629,11 @@ fn t(lang: Language, key: &str) -> &'static str {
         "deadline" => ("Мерзімі", "Срок", "Deadline"),
         "status" => ("Мәртебесі", "Статус", "Status"),
         "overdue" => ("мерзімі өтті", "просрочено", "overdue"),
+        "no_deadline" => (
+            "күнтізбе жоқ: мерзім белгісіз",
+            "нет календаря: срок не определён",
+            "no calendar: deadline unknown",
+        ),
         "none" => ("Өтініштер жоқ", "Обращений нет", "No appeals"),
         "applicant" => ("Өтініш беруші", "Заявитель", "Applicant"),
         "recording" => ("Бейнежазба", "Видеозапись", "Recording"),
@@ -594,6 +686,43 @@ fn t(lang: Language, key: &str) -> &'static str {
         "in_review" => ("Қаралуда", "На рассмотрении", "In review"),
         "merged" => ("Біріктірілді", "Объединено", "Merged"),
         "answered" => ("Жауап берілді", "Дан ответ", "Answered"),
+        "visit" => (
+            "Ресепшнде сәйкестендіру (журнал)",
+            "Идентификация на ресепшн (журнал)",
+            "Identification at reception (journal)",
+        ),
+        "identified" => ("Жеке басы анықталды", "Личность установлена", "Identified"),
+        "receptionist" => ("Ресепшн қызметкері", "Работник ресепшн", "Receptionist"),
+        "document" => (
+            "Жеке басын куәландыратын құжат",
+            "Документ, удостоверяющий личность",
+            "ID document",
+        ),
+        "consent" => (
+            "Дербес деректерді өңдеуге келісім",
+            "Согласие на обработку персональных данных",
+            "Consent to personal data processing",
+        ),
+        "consent_yes" => ("белгіленді", "отмечено", "noted"),
+        "consent_no" => ("белгіленбеді", "не отмечено", "not noted"),
+        "no_visit" => (
+            "Ресепшнде тіркелмеген (талонсыз)",
+            "Без регистрации на ресепшн (без талона)",
+            "No reception visit (no ticket)",
+        ),
+        "visit_pending" => (
+            "Ресепшн жазбасы әлі келген жоқ",
+            "Запись ресепшн ещё не поступила",
+            "Visit not received yet",
+        ),
+        "doc_id_card" => ("Жеке куәлік", "Удостоверение личности", "Identity card"),
+        "doc_passport" => ("ҚР паспорты", "Паспорт РК", "Kazakhstan passport"),
+        "doc_residence_permit" => ("Тұруға ықтиярхат", "Вид на жительство", "Residence permit"),
+        "doc_foreign_passport" => (
+            "Шетелдік паспорт",
+            "Иностранный паспорт",
+            "Foreign passport",
+        ),
         _ => ("?", "?", "?"),
     };
     match lang {
@@ -650,6 +779,7 @@ tr.overdue td.deadline{{color:#c00;font-weight:bold}} .badge{{color:#fff;backgro
 section{{background:#fff;padding:12px 16px;margin:12px 0;border-radius:6px;box-shadow:0 1px 2px #0002}}
 label{{display:block;margin:6px 0 2px}} textarea{{width:100%;height:90px}} input,select,textarea,button{{font-size:14px}}
 button{{background:#0b4f8a;color:#fff;border:0;border-radius:4px;padding:6px 14px;margin-top:6px;cursor:pointer}}
+dl{{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;font-size:14px}} dt{{font-weight:bold}} dd{{margin:0}}
 .inline{{display:inline}} .err{{color:#c00}} video{{max-width:640px;width:100%;background:#000}} .cols{{display:flex;gap:16px;flex-wrap:wrap}} .cols section{{flex:1;min-width:300px}}
 </style></head><body><header><h1>{title}</h1><nav>{langs}</nav>{logout}</header><main>{body}</main></body></html>",
         code = lang.code(),
@@ -779,7 +909,7 @@ async fn page_list(
             booth = esc(&oa.booth_id),
             agency = esc(&agency_name(&s, &oa.agency_id, lang)),
             recv = a.received_at.format("%Y-%m-%d %H:%M"),
-            dl = oa.deadline,
+            dl = deadline_text(lang, oa.deadline),
             st = esc(&st),
         ));
     }
@@ -853,6 +983,51 @@ fn applicant_html(a: &booth_core::Applicant) -> String {
             esc(email.as_ref().map(|e| e.as_str()).unwrap_or(""))
         ),
     }
+}
+
+/// The reception journal entry block of the appeal page (003 p.22).
+fn visit_html(lang: Language, v: &ReceptionVisit) -> String {
+    let inner = match v {
+        ReceptionVisit::None => format!("<p id=visit-none>{}</p>", t(lang, "no_visit")),
+        ReceptionVisit::NotReceived { visit_id } => format!(
+            "<p id=visit-pending data-visit-id=\"{visit_id}\">{}</p>",
+            t(lang, "visit_pending")
+        ),
+        ReceptionVisit::Received {
+            visit_id,
+            identified_at,
+            receptionist,
+            document_kind,
+            document_number_masked,
+            consent,
+            ..
+        } => {
+            let kind = match t(lang, &format!("doc_{document_kind}")) {
+                "?" => esc(document_kind),
+                k => k.to_owned(),
+            };
+            let consent = t(
+                lang,
+                if *consent {
+                    "consent_yes"
+                } else {
+                    "consent_no"
+                },
+            );
+            format!(
+                "<dl id=visit data-visit-id=\"{visit_id}\"><dt>{}</dt><dd id=visit-identified>{}</dd><dt>{}</dt><dd id=visit-receptionist>{}</dd>\
+<dt>{}</dt><dd id=visit-document>{kind}, {}</dd><dt>{}</dt><dd id=visit-consent>{consent}</dd></dl>",
+                t(lang, "identified"),
+                identified_at.format("%Y-%m-%d %H:%M"),
+                t(lang, "receptionist"),
+                esc(receptionist),
+                t(lang, "document"),
+                esc(document_number_masked),
+                t(lang, "consent"),
+            )
+        }
+    };
+    format!("<h3>{}</h3>{inner}", t(lang, "visit"))
 }
 
 async fn page_appeal(
@@ -972,7 +1147,7 @@ async fn page_appeal(
     let body = format!(
         "<p><a href=\"/operator/\">← {back}</a></p><div class=cols><section><h2>{num} <small>({central})</small></h2>
 <p><b>{kind}:</b> {k} · <b>{agency_t}:</b> {agency} · <b>{deadline_t}:</b> <span class=\"{dcls}\">{deadline}</span></p>
-<p><b>{applicant_t}:</b><br>{applicant}</p><h3>{recording_t}</h3>{video}</section>
+<p><b>{applicant_t}:</b><br>{applicant}</p>{visit}<h3>{recording_t}</h3>{video}</section>
 <section><h3>{timeline_t}</h3><ol id=timeline>{tl}</ol><h3>{answer_t}</h3>{answer_html}</section></div>{actions}",
         back = t(lang, "back"),
         num = esc(&oa.registration_number),
@@ -983,9 +1158,10 @@ async fn page_appeal(
         agency = esc(&agency_name(&s, &oa.agency_id, lang)),
         deadline_t = t(lang, "deadline"),
         dcls = if oa.overdue { "err" } else { "" },
-        deadline = oa.deadline,
+        deadline = deadline_text(lang, oa.deadline),
         applicant_t = t(lang, "applicant"),
         applicant = applicant_html(&a.body.applicant),
+        visit = visit_html(lang, &oa.visit),
         recording_t = t(lang, "recording"),
         timeline_t = t(lang, "timeline"),
         answer_t = t(lang, "answer"),
@@ -1094,5 +1270,43 @@ async fn form_token(State(s): St, h: HeaderMap, form: FormR) -> Response {
             page_list(State(s), h, Query(q)).await
         }
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_numbers_show_only_their_last_four_characters() {
+        assert_eq!(mask_document_number("012345678"), "•••••5678");
+        assert_eq!(mask_document_number(" N1234567 "), "••••4567");
+        assert_eq!(mask_document_number("12345"), "•2345");
+        assert_eq!(mask_document_number("1234"), "••••", "never shown whole");
+        assert_eq!(mask_document_number("12"), "••••");
+    }
+
+    #[test]
+    fn reception_visit_strings_exist_in_every_language() {
+        for key in [
+            "visit",
+            "identified",
+            "receptionist",
+            "document",
+            "consent",
+            "consent_yes",
+            "consent_no",
+            "no_visit",
+            "visit_pending",
+            "doc_id_card",
+            "doc_passport",
+            "doc_residence_permit",
+            "doc_foreign_passport",
+        ] {
+            for lang in Language::ALL {
+                assert_ne!(t(lang, key), "?", "{key} in {lang:?}");
+            }
+        }
     }
 }

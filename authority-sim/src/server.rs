@@ -140,9 +140,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Admin routes (plain HTTP on loopback): faults, counters, tokens.
+/// Admin routes (plain HTTP on loopback): faults, counters, tokens, calendar.
 pub fn admin_router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/admin/calendar", put(admin_put_calendar))
         .route(
             "/admin/faults",
             get(admin_get_faults)
@@ -183,6 +184,32 @@ async fn admin_counters(State(s): State<Arc<AppState>>) -> Response {
 async fn admin_reset_counters(State(s): State<Arc<AppState>>) -> StatusCode {
     s.faults.reset_counters();
     StatusCode::NO_CONTENT
+}
+
+/// `PUT /admin/calendar` query: `?unchecked_version=N` serves the body as version N without
+/// validating it (fault injection: booths must refuse it and keep their last good calendar).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarQuery {
+    unchecked_version: Option<u64>,
+}
+/// `PUT /admin/calendar`: publishes a working-day calendar (booth-core TOML in the body),
+/// validated like the booth validates it; 400 with the reason when it is refused.
+async fn admin_put_calendar(
+    State(s): State<Arc<AppState>>,
+    axum::extract::Query(q): axum::extract::Query<CalendarQuery>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let version = match q.unchecked_version {
+        Some(v) => {
+            s.publish_calendar_unchecked(body, v);
+            v
+        }
+        None => s
+            .publish_calendar(body)
+            .map_err(|e| ApiError::BadRequest(format!("calendar refused: {e}")))?,
+    };
+    Ok(axum::Json(serde_json::json!({ "version": version })).into_response())
 }
 
 /// `POST /admin/tokens` body.

@@ -221,9 +221,13 @@ fn samples() -> Vec<(&'static str, Value, bool)> {
             content_type: "video/webm".into(),
         },
         lookup_id: lookup_id.clone(),
-        expected_answer_date: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        expected_answer_date: NaiveDate::from_ymd_opt(2026, 1, 5),
         continuation_of: Some(Uuid::now_v7()),
+        visit_id: Some(Uuid::now_v7()),
     };
+    // No calendar on the booth covered the date: the field is null (issue 15).
+    let mut not_covered = create.clone();
+    not_covered.expected_answer_date = None;
     let mut legal = create.clone();
     legal.applicant = booth_core::Applicant::LegalEntity {
         name: "ТОО Ромашка".parse().unwrap(),
@@ -288,6 +292,7 @@ fn samples() -> Vec<(&'static str, Value, bool)> {
             true,
         ),
         ("CreateAppeal", v(&create), true),
+        ("CreateAppeal", v(&not_covered), true),
         ("CreateAppeal", v(&legal), false),
         (
             "AppealAccepted",
@@ -335,9 +340,22 @@ fn samples() -> Vec<(&'static str, Value, bool)> {
                 registration_number: "r".into(),
                 addressee_id: "a".into(),
                 recorded_at: Utc::now(),
-                expected_answer_date: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+                expected_answer_date: NaiveDate::from_ymd_opt(2026, 1, 5),
                 timeline: timeline(),
                 answer: Some(answer()),
+            }),
+            true,
+        ),
+        (
+            "LookupResponse",
+            v(&LookupResponse {
+                appeal_id: Uuid::now_v7(),
+                registration_number: "r".into(),
+                addressee_id: "a".into(),
+                recorded_at: Utc::now(),
+                expected_answer_date: None,
+                timeline: timeline(),
+                answer: None,
             }),
             true,
         ),
@@ -367,6 +385,7 @@ fn samples() -> Vec<(&'static str, Value, bool)> {
                 consent: true,
                 created_at: Utc::now(),
                 receptionist: "r".into(),
+                appeal_id: Some(Uuid::now_v7()),
             }),
             false,
         ),

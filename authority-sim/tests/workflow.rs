@@ -255,6 +255,7 @@ async fn forward_merge_decide_and_the_booths_see_it() {
         consent: true,
         created_at: chrono::Utc::now(),
         receptionist: "reception1".into(),
+        appeal_id: None,
     };
     let acc: Accepted = a
         .post(format!("{}/v1/visits", s.url))

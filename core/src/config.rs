@@ -156,6 +156,11 @@ pub struct KioskSection {
     /// are refused while it is missing (default `/run/systemd/timesync/synchronized`, written
     /// by systemd-timesyncd). Empty disables the check (development and tests only).
     pub clock_sync_marker: String,
+    /// A receipt that did not print because the kiosk stopped (crash, power cut) is printed
+    /// again at start-up, with its receipt screen, if the appeal is younger than this many
+    /// seconds (the citizen may still stand at the booth); older ones are listed in service
+    /// mode as "receipt not printed" (default 300).
+    pub reprint_within_s: u32,
 }
 
 impl Default for KioskSection {
@@ -172,6 +177,7 @@ impl Default for KioskSection {
             orientation: "landscape".into(),
             high_contrast: false,
             clock_sync_marker: "/run/systemd/timesync/synchronized".into(),
+            reprint_within_s: 300,
         }
     }
 }

@@ -192,12 +192,16 @@ pub struct Appeal {
     pub media: MediaRef,
     /// Argon2id of the secret code.
     pub lookup_id: LookupId,
-    /// Expected answer date from the working-day calendar.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date from the working-day calendar
+    /// ([`crate::calendar::expected_answer_date`]); `None` when no calendar covers it (the
+    /// receipt then says the date will come with the answer; never an estimate).
+    pub expected_answer_date: Option<NaiveDate>,
     /// Appeal this one continues (p.24: a new appeal to the same addressee).
     pub continuation_of: Option<Uuid>,
     /// Reception ticket used to start the session, if any.
     pub ticket: Option<String>,
+    /// The reception journal entry (visit, 003 p.22) the appeal came from, if any.
+    pub visit_id: Option<Uuid>,
 }
 
 /// A journal entry of the reception (003 p.22): who was identified and let into the booth.

@@ -141,8 +141,10 @@ pub struct AppealView {
     pub addressee_id: String,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
-    /// Expected answer date.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date; `None` when no calendar covered it (the kiosk says the date will
+    /// come with the answer).
+    #[serde(default)]
+    pub expected_answer_date: Option<NaiveDate>,
     /// Status timeline, oldest first; starts with `registered`.
     pub timeline: Vec<StatusEvent>,
     /// The answer, once signed.
@@ -345,7 +347,7 @@ mod tests {
                     registration_number: "ALM01-03-2026-000127".parse().expect("reg"),
                     addressee_id: "mintrud".into(),
                     recorded_at: at,
-                    expected_answer_date: at.date_naive(),
+                    expected_answer_date: Some(at.date_naive()),
                     timeline: vec![
                         StatusEvent {
                             at,

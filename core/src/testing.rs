@@ -71,9 +71,10 @@ pub fn sample_new_appeal(
             content_type: "video/webm".into(),
         },
         lookup_id,
-        expected_answer_date: recorded_at.date_naive(),
+        expected_answer_date: Some(recorded_at.date_naive()),
         continuation_of: None,
         ticket: None,
+        visit_id: None,
     };
     (new, code)
 }

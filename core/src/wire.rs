@@ -141,8 +141,14 @@ pub mod problem_codes {
     pub const BAD_CSR: &str = "bad-csr";
     /// Resource not found (or belongs to another booth: the two are not distinguished).
     pub const NOT_FOUND: &str = "not-found";
-    /// Same appeal id was created before with a different body.
+    /// Same id was sent before with a different body: an appeal, a rating, or a visit whose
+    /// fields (other than adding its appeal link once) changed. Retrying cannot help.
     pub const APPEAL_CONFLICT: &str = "appeal-conflict";
+    /// Rating refused (409): the rated appeal has no answer at the central service, or the
+    /// rating was given before its answer was attached. A satisfaction rating is of an answer
+    /// (seed 004, §1: «оценки удовлетворенности Заявителей ответами на Обращения»), so retrying
+    /// cannot help: the booth keeps the rating unsent and logs it.
+    pub const APPEAL_NOT_ANSWERED: &str = "appeal-not-answered";
     /// Complete or upload for an appeal that was never created.
     pub const UNKNOWN_APPEAL: &str = "unknown-appeal";
     /// tus: `Upload-Offset` differs from the server's offset (409).
@@ -308,11 +314,21 @@ pub struct CreateAppeal {
     pub media: MediaInfo,
     /// Argon2id of the secret code (never the code).
     pub lookup_id: LookupId,
-    /// Expected answer date the booth printed.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date the booth printed (`booth_core::calendar::expected_answer_date`);
+    /// absent or null when no calendar on the booth covered it (the receipt said the date will
+    /// come with the answer). The central service then computes it by its own calendar.
+    #[serde(default)]
+    pub expected_answer_date: Option<NaiveDate>,
     /// Appeal this one continues (p.24).
     #[serde(default)]
     pub continuation_of: Option<Uuid>,
+    /// The reception journal entry (visit, 003 p.22) whose ticket started the session: the
+    /// agency may rely on the identification by ID document recorded there. `None` for an
+    /// appeal recorded without a ticket. The visit itself arrives by `POST /v1/visits`, before
+    /// or after the appeal. Not serialized when `None`, so bodies stored before this field
+    /// existed still compare equal on an idempotent retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_id: Option<Uuid>,
 }
 
 impl From<&Appeal> for CreateAppeal {
@@ -335,6 +351,7 @@ impl From<&Appeal> for CreateAppeal {
             lookup_id: a.lookup_id.clone(),
             expected_answer_date: a.expected_answer_date,
             continuation_of: a.continuation_of,
+            visit_id: a.visit_id,
         }
     }
 }
@@ -436,8 +453,10 @@ pub struct LookupResponse {
     pub addressee_id: String,
     /// When recorded.
     pub recorded_at: DateTime<Utc>,
-    /// Expected answer date (central calendar).
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date (central calendar, `booth_core::calendar::expected_answer_date`);
+    /// absent or null when no calendar covers it.
+    #[serde(default)]
+    pub expected_answer_date: Option<NaiveDate>,
     /// Status timeline, oldest first.
     pub timeline: Vec<StatusEvent>,
     /// The answer, once signed.
@@ -449,7 +468,9 @@ pub struct LookupResponse {
 // Ratings, visits, heartbeat
 
 /// `POST /v1/ratings` body; idempotent by `id`. The rated appeal may come from another booth
-/// (lookup); the server accepts a rating of any appeal known by id.
+/// (lookup); the server accepts a rating of any appeal known by id that had an answer when it
+/// was rated, and refuses any other with 409 [`problem_codes::APPEAL_NOT_ANSWERED`] (a rating
+/// is of an answer: seed 004, §1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RatingSubmission {
@@ -463,8 +484,11 @@ pub struct RatingSubmission {
     pub rated_at: DateTime<Utc>,
 }
 
-/// `POST /v1/visits` body: a reception journal entry (003 p.22), idempotent by `id`. The same
-/// fields as [`crate::domain::Visit`], but unknown fields are refused.
+/// `POST /v1/visits` body: a reception journal entry (003 p.22), idempotent by `id`. The fields
+/// of [`crate::domain::Visit`] (unknown fields are refused) and the appeal recorded with the
+/// visit's ticket. A visit is sent when registered (`appeal_id` `None`) and again once an
+/// appeal is linked to it; the server adds the link (200, `created: false`). Any other change
+/// under the same id, or a second, different link, is 409 `appeal-conflict`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VisitSubmission {
@@ -499,9 +523,24 @@ pub struct VisitSubmission {
     pub created_at: DateTime<Utc>,
     /// Receptionist's login.
     pub receptionist: String,
+    /// The appeal recorded with this visit's ticket, once there is one. Not serialized when
+    /// `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_id: Option<Uuid>,
+}
+
+impl VisitSubmission {
+    /// The body for `visit` linked to `appeal_id` (the journal's link, if any).
+    pub fn new(visit: &Visit, appeal_id: Option<Uuid>) -> VisitSubmission {
+        VisitSubmission {
+            appeal_id,
+            ..VisitSubmission::from(visit)
+        }
+    }
 }
 
 impl From<&Visit> for VisitSubmission {
+    /// The body of a visit with no appeal linked yet.
     fn from(v: &Visit) -> VisitSubmission {
         VisitSubmission {
             id: v.id,
@@ -517,6 +556,7 @@ impl From<&Visit> for VisitSubmission {
             consent: v.consent,
             created_at: v.created_at,
             receptionist: v.receptionist.clone(),
+            appeal_id: None,
         }
     }
 }
@@ -526,7 +566,8 @@ impl From<&Visit> for VisitSubmission {
 pub struct Accepted {
     /// Id of the submission.
     pub id: Uuid,
-    /// False when the same id had been received before (nothing changed).
+    /// False when the same id had been received before (nothing changed, except that a visit
+    /// may have gained its appeal link).
     pub created: bool,
 }
 

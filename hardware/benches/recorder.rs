@@ -18,12 +18,32 @@ use booth_core::config::Config;
 use booth_core::domain::{AppealKind, Applicant, Language, MediaRef};
 use booth_core::store::{NewAppeal, Store};
 use booth_hardware::recorder::{Recorder, RecorderSettings};
-use booth_hardware::seal::{parse_recipients, seal_and_commit};
+use booth_hardware::seal::{parse_recipients, seal};
 use chrono::Utc;
 
 const SECONDS: u32 = 20;
 
 /// CPU seconds (user + system) of this process and of its waited-for children, from /proc.
+
+/// The kiosk's order (kiosk `AgeSealer` + `booth_core::intake::commit`): sealed file durable
+/// first, then the row with `synchronous=FULL`, then the plaintext deleted.
+fn seal_then_commit(
+    store: &mut Store,
+    plaintext: &Path,
+    recipients: &[age::x25519::Recipient],
+    outbox_dir: &Path,
+    mut new: booth_core::store::NewAppeal,
+    branch: &str,
+    booth_number: u16,
+) -> booth_core::Appeal {
+    new.media = seal(plaintext, recipients, outbox_dir, new.id).expect("sealed");
+    let appeal = store
+        .write(|tx| booth_core::intake::commit(tx, &new, branch, booth_number))
+        .expect("committed");
+    std::fs::remove_file(plaintext).expect("plaintext removed");
+    appeal
+}
+
 fn cpu_times() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the parenthesised command name; utime is field 14, cutime 16 (1-based).
@@ -166,12 +186,13 @@ fn main() {
             content_type: String::new(),
         },
         lookup_id: hex_lookup(id),
-        expected_answer_date: Utc::now().date_naive(),
+        expected_answer_date: Some(Utc::now().date_naive()),
         continuation_of: None,
         ticket: None,
+        visit_id: None,
     };
     let size = take.size;
-    let appeal = seal_and_commit(
+    let appeal = seal_then_commit(
         &mut store,
         &take.path,
         &recipients,
@@ -179,8 +200,7 @@ fn main() {
         new,
         "DEV01",
         1,
-    )
-    .expect("commit");
+    );
     let committed = pressed.elapsed();
     println!();
     println!(

@@ -2,7 +2,8 @@
 //! central service's X25519 recipients into the outbox directory, made durable (temp name,
 //! fsync, rename, fsync of the directory) and hashed (SHA-256 of the sealed bytes, which the
 //! central service must confirm before the booth may delete it). Only then is the appeal row
-//! committed ([`seal_and_commit`]), and only after that commit may a receipt appear.
+//! committed (`booth_core::intake::commit`, called by the kiosk), and only after that commit may a
+//! receipt appear.
 //!
 //! Crash safety, instant by instant: before the rename only a `.<id>.age.tmp` exists (removed
 //! by [`cleanup_outbox_temps`] at start-up, never a receipt); between the rename and the commit
@@ -15,8 +16,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use booth_core::domain::{Appeal, MediaRef};
-use booth_core::store::{NewAppeal, Store, StoreError};
+use booth_core::domain::MediaRef;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -54,10 +54,6 @@ pub enum SealError {
     /// The age library refused (should not happen with valid recipients).
     #[error("encryption failed: {0}")]
     Encrypt(String),
-    /// The appeal row could not be committed; the sealed file stays (an orphan) and the
-    /// plaintext stays in RAM for a retry. No receipt may be shown.
-    #[error("appeal could not be committed: {0}")]
-    Commit(#[from] StoreError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SealError + '_ {
@@ -194,30 +190,6 @@ fn write_sealed(
         .map_err(|e| io_err(tmp_path)(e.into_error()))?;
     file.sync_all().map_err(io_err(tmp_path))?;
     Ok((hex::encode(sha.finalize()), len))
-}
-
-/// Seals the take and commits the appeal, in the only safe order: sealed file durable first,
-/// then the row (`booth_core::store::appeals::commit_appeal`, `synchronous=FULL`), then the
-/// plaintext is deleted. `new.media` is replaced by the sealed file's reference. When this
-/// returns `Ok`, the receipt may be shown and the appeal survives a power cut.
-pub fn seal_and_commit(
-    store: &mut Store,
-    plaintext: &Path,
-    recipients: &[age::x25519::Recipient],
-    outbox_dir: &Path,
-    mut new: NewAppeal,
-    branch: &str,
-    booth_number: u16,
-) -> Result<Appeal, SealError> {
-    new.media = seal(plaintext, recipients, outbox_dir, new.id)?;
-    let appeal = store
-        .write(|tx| booth_core::store::appeals::commit_appeal(tx, &new, branch, booth_number))?;
-    tracing::info!(appeal = %appeal.id, "appeal committed");
-    if let Err(e) = remove_if_exists(plaintext) {
-        // The appeal is safe; a left-over plaintext in RAM is removed at the next start-up.
-        tracing::error!(error = %e, "cannot delete plaintext after commit");
-    }
-    Ok(appeal)
 }
 
 /// Removes temporary files of seals interrupted by a crash (`.<id>.age.tmp`). Call at

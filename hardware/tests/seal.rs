@@ -14,11 +14,28 @@ use booth_core::domain::{AppealKind, Applicant, Language, MediaRef};
 use booth_core::store::{NewAppeal, Store, outbox};
 use booth_core::{LookupId, PostalAddress};
 use booth_hardware::recorder::{Recorder, RecorderSettings, cleanup_ram_dir};
-use booth_hardware::seal::{
-    SealError, cleanup_outbox_temps, parse_recipients, seal, seal_and_commit, sha256_file,
-};
+use booth_hardware::seal::{SealError, cleanup_outbox_temps, parse_recipients, seal, sha256_file};
 use chrono::Utc;
 use uuid::Uuid;
+
+/// The kiosk's order (kiosk `AgeSealer` + `booth_core::intake::commit`): sealed file durable
+/// first, then the row with `synchronous=FULL`, then the plaintext deleted.
+fn seal_then_commit(
+    store: &mut Store,
+    plaintext: &Path,
+    recipients: &[age::x25519::Recipient],
+    outbox_dir: &Path,
+    mut new: booth_core::store::NewAppeal,
+    branch: &str,
+    booth_number: u16,
+) -> booth_core::Appeal {
+    new.media = seal(plaintext, recipients, outbox_dir, new.id).expect("sealed");
+    let appeal = store
+        .write(|tx| booth_core::intake::commit(tx, &new, branch, booth_number))
+        .expect("committed");
+    std::fs::remove_file(plaintext).expect("plaintext removed");
+    appeal
+}
 
 fn identity() -> (age::x25519::Identity, Vec<age::x25519::Recipient>) {
     let id = age::x25519::Identity::generate();
@@ -82,6 +99,7 @@ fn new_appeal(id: Uuid) -> NewAppeal {
         expected_answer_date: Utc::now().date_naive(),
         continuation_of: None,
         ticket: None,
+        visit_id: None,
     }
 }
 
@@ -213,7 +231,7 @@ fn a_recorded_take_is_sealed_committed_and_no_plaintext_remains_outside_ram() {
     let recipients = parse_recipients(&cfg.recorder.recipients).expect("recipients");
     let mut new = new_appeal(Uuid::now_v7());
     new.duration_ms = take.duration.as_millis() as u32;
-    let appeal = seal_and_commit(
+    let appeal = seal_then_commit(
         &mut store,
         &take.path,
         &recipients,
@@ -221,8 +239,7 @@ fn a_recorded_take_is_sealed_committed_and_no_plaintext_remains_outside_ram() {
         new,
         "DEV01",
         1,
-    )
-    .expect("committed");
+    );
     assert_eq!(appeal.media.content_type, take.content_type());
     assert!(
         names(&cfg.paths.ram_dir).is_empty(),
@@ -299,7 +316,7 @@ fn crash_child(base: &Path) {
         let plain = ram.join(format!("take-{n}.mp4"));
         std::fs::write(&plain, noise(64 * 1024 + (n as usize % 16) * 64 * 1024, n))
             .expect("plaintext");
-        seal_and_commit(
+        seal_then_commit(
             &mut store,
             &plain,
             &recipients,
@@ -307,8 +324,7 @@ fn crash_child(base: &Path) {
             new_appeal(Uuid::now_v7()),
             "DEV01",
             1,
-        )
-        .expect("commit");
+        );
     }
 }
 

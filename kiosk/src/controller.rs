@@ -12,14 +12,17 @@ use std::time::Duration;
 
 use booth_core::code::SecretCode;
 use booth_core::config::Config;
-use booth_core::store::{NewAppeal, Store, StoreError, appeals, kiosk, sync as store_sync};
-use booth_core::{Clock, MediaRef, Status, StatusEvent, WorkingCalendar};
-use chrono::Datelike;
+use booth_core::intake;
+use booth_core::settings::{self, Effective};
+use booth_core::store::{
+    NewAppeal, Store, StoreError, appeals, kiosk, receipts, sync as store_sync,
+};
+use booth_core::{Clock, MediaRef};
 use uuid::Uuid;
 
 use crate::flow::{
     CommitError, CommitRequest, Diagnostics, Effect, Event, Flow, FlowConfig, LookupOutcome,
-    ReceiptData, lookup_delay_s,
+    PrintOutcome, ReceiptData, lookup_delay_s,
 };
 use crate::ports::{Frame, Ports, RecordedTake};
 
@@ -86,6 +89,31 @@ fn printer_health(s: crate::flow::PrinterState) -> &'static str {
     }
 }
 
+/// The effective settings, with the demo directory on a simulated booth whose store has none.
+fn load_settings(
+    store: &mut Store,
+    cfg: &Config,
+    demo_directory: bool,
+) -> Result<Effective, StoreError> {
+    let mut e = store.read(|tx| settings::load(tx, cfg))?;
+    if e.agencies.is_empty() && demo_directory {
+        e.agencies = crate::directory::demo_directory();
+    }
+    Ok(e)
+}
+
+/// Whether a damaged copy of the database (`<name>.damaged-<time>`) lies beside it.
+fn damaged_copy_beside(db: &std::path::Path) -> bool {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+        return false;
+    };
+    let prefix = format!("{}.damaged-", name.to_string_lossy());
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+    })
+}
+
 /// How long wrong codes are remembered for the rate limit.
 const LOOKUP_WINDOW_MIN: i64 = 60;
 
@@ -118,7 +146,8 @@ pub struct Controller {
     /// [`Controller::poll_preview`] (headless, deterministic).
     threaded_preview: bool,
     frame_sink: Option<FrameSink>,
-    calendar: WorkingCalendar,
+    /// Effective settings (central over TOML over defaults), reloaded on the attract screen.
+    settings: Arc<Effective>,
     /// Whether the clock guard runs (off only for the headless mode's simulated clock).
     clock_guard: bool,
     /// When the clock was last checked (monotonic).
@@ -155,26 +184,36 @@ impl Controller {
     ) -> Result<Controller, ControllerError> {
         let db: PathBuf = cfg.paths.database();
         let (mut store, moved) = Store::open_or_recover(&db)?;
+        let outbox = cfg.paths.outbox_dir.clone();
         if let Some(m) = moved {
             tracing::error!(moved_to = %m.display(), "damaged database moved aside at kiosk start");
-            let outbox = cfg.paths.outbox_dir.clone();
             let n = store.write(|tx| booth_core::store::outbox::reindex_orphans(tx, &outbox))?;
             tracing::warn!(
                 count = n.len(),
                 "sealed recordings re-indexed after database recovery"
             );
+        } else if damaged_copy_beside(&db) {
+            // An earlier start (of any process) moved a damaged database aside: sealed files
+            // without rows may be appeals whose rows were lost. Keep them for the technician.
+            tracing::warn!(
+                "a damaged database copy lies beside the database: orphan sealed files kept"
+            );
+        } else {
+            let gone = intake::destroy_orphan_seals(&mut store, &outbox, ports.clock.now())?;
+            if !gone.is_empty() {
+                tracing::warn!(
+                    count = gone.len(),
+                    rule = intake::RULE_ORPHAN_SEAL,
+                    "sealed files of appeals never committed destroyed (logged in the destruction log)"
+                );
+            }
         }
-        let mut agencies = store.read(kiosk::agencies)?;
-        if agencies.is_empty() {
-            agencies = crate::directory::demo_directory();
-        }
-        let flow = Flow::new(
-            FlowConfig::from_config(&cfg),
-            agencies,
-            ports.clock.monotonic(),
-        );
+        let settings = load_settings(&mut store, &cfg, ports.demo_directory)?;
+        let mut flow_cfg = FlowConfig::from_config(&cfg);
+        flow_cfg.max_recording = Duration::from_secs(u64::from(settings.max_recording_s));
+        let flow = Flow::new(flow_cfg, settings.agencies.clone(), ports.clock.monotonic());
         let (tx, rx) = channel();
-        Ok(Controller {
+        let mut c = Controller {
             flow,
             ports,
             cfg: Arc::new(cfg),
@@ -190,11 +229,51 @@ impl Controller {
             qr_on: Arc::new(AtomicBool::new(false)),
             threaded_preview,
             frame_sink: None,
-            calendar: WorkingCalendar::builtin(),
+            settings: Arc::new(settings),
             clock_guard: true,
             clock_checked_at: None,
             health_at: None,
-        })
+        };
+        c.recover_receipts();
+        Ok(c)
+    }
+
+    /// Reads the effective settings again (what the sync agent pulled since) on a worker; the
+    /// flow takes them while it shows the attract screen, so no session changes mid-way.
+    fn reload_settings(&mut self) {
+        let store = self.store.clone();
+        let cfg = self.cfg.clone();
+        let demo = self.ports.demo_directory;
+        self.spawn("settings", move || {
+            let mut s = store.lock().unwrap_or_else(|x| x.into_inner());
+            match load_settings(&mut s, &cfg, demo) {
+                Ok(e) => Some(Event::SettingsLoaded(Box::new(e))),
+                Err(e) => {
+                    tracing::error!(error = %e, "settings not reloaded; the previous ones stay");
+                    None
+                }
+            }
+        });
+    }
+
+    /// Start-up: receipts of committed appeals that never printed (the kiosk stopped between
+    /// the commit and the printout). The newest one younger than `kiosk.reprint_within_s` is
+    /// printed again with its receipt screen (003 p.24), with a replacement code; the others
+    /// are listed in service mode as "receipt not printed".
+    fn recover_receipts(&mut self) {
+        let p = self.ports.clone();
+        let store = self.store.clone();
+        let cfg = self.cfg.clone();
+        let agencies = self.flow.agencies().to_vec();
+        self.spawn("receipt-recovery", move || {
+            match recover_receipt(&p, &cfg, &store, &agencies) {
+                Ok(r) => r.map(|r| Event::ReceiptRecovered(Box::new(r))),
+                Err(e) => {
+                    tracing::error!(error = %e, "unprinted receipts not checked at start-up");
+                    None
+                }
+            }
+        });
     }
 
     /// Turns the clock guard off: only for a simulated clock (headless scripts), whose dates
@@ -271,6 +350,11 @@ impl Controller {
         if self.clock_guard && self.clock_checked_at.is_none() {
             self.check_clock();
         }
+        if let Event::SettingsLoaded(e) = &ev {
+            if self.flow.screen() == crate::flow::Screen::Attract {
+                self.settings = Arc::new((**e).clone());
+            }
+        }
         let fx = self.flow.handle(ev, self.ports.clock.monotonic());
         self.run(fx);
     }
@@ -291,6 +375,8 @@ impl Controller {
             .is_none_or(|t| now.saturating_duration_since(t) >= HEALTH_EVERY);
         if health_due && self.flow.screen() == crate::flow::Screen::Attract && self.pending() == 0 {
             self.health_at = Some(now);
+            // What the agent pulled meanwhile (directory, calendar, central config).
+            self.reload_settings();
             let p = self.ports.clone();
             let store = self.store.clone();
             self.spawn("health", move || {
@@ -504,17 +590,6 @@ impl Controller {
                     None
                 });
             }
-            Effect::PlayBack => self.spawn("playback", move || {
-                let r = p
-                    .recorder
-                    .lock()
-                    .unwrap_or_else(|x| x.into_inner())
-                    .play_back();
-                if let Err(e) = r {
-                    tracing::warn!(error = e.message_key(), "playback failed");
-                }
-                Some(Event::PlaybackDone)
-            }),
             Effect::Commit(mut req) => {
                 if let Some(t) = *self.stopped_at.lock().unwrap_or_else(|x| x.into_inner()) {
                     req.recorded_at = t;
@@ -523,21 +598,49 @@ impl Controller {
                 let sealed = self.sealed.clone();
                 let store = self.store.clone();
                 let cfg = self.cfg.clone();
-                let cal = self.calendar.clone();
+                let settings = self.settings.clone();
                 self.spawn("commit", move || {
                     Some(Event::Committed(
-                        commit(&p, &cfg, &cal, &store, &take, &sealed, &req).map(Box::new),
+                        commit(&p, &cfg, &settings, &store, &take, &sealed, &req).map(Box::new),
                     ))
                 });
             }
-            Effect::Print(r) => self.spawn("print", move || {
-                Some(Event::Printed(
-                    p.printer
+            Effect::Print(r) => {
+                let store = self.store.clone();
+                self.spawn("print", move || {
+                    let outcome = p
+                        .printer
                         .lock()
                         .unwrap_or_else(|x| x.into_inner())
-                        .print_receipt(&r),
-                ))
-            }),
+                        .print_receipt(&r);
+                    if outcome == PrintOutcome::Printed {
+                        let at = p.clock.now();
+                        let done = store
+                            .lock()
+                            .unwrap_or_else(|x| x.into_inner())
+                            .write(|tx| receipts::mark_printed(tx, r.appeal_id, at));
+                        if let Err(e) = done {
+                            tracing::error!(error = %e, appeal = %r.appeal_id, "receipt printed but not recorded as printed");
+                        }
+                    }
+                    Some(Event::Printed(outcome))
+                })
+            }
+            Effect::GiveUpReceipt(id) => {
+                let store = self.store.clone();
+                self.spawn("receipt-unprinted", move || {
+                    let at = p.clock.now();
+                    let r = store
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .write(|tx| receipts::mark_unprinted(tx, id, at));
+                    match r {
+                        Ok(()) => tracing::warn!(appeal = %id, "receipt not printed: listed in service mode"),
+                        Err(e) => tracing::error!(error = %e, appeal = %id, "unprinted receipt not recorded"),
+                    }
+                    None
+                })
+            }
             Effect::PrintTest => self.spawn("print-test", move || {
                 Some(Event::Printed(
                     p.printer
@@ -588,6 +691,7 @@ impl Controller {
                 self.take.lock().unwrap_or_else(|x| x.into_inner()).take();
                 self.qr_on.store(false, Ordering::SeqCst);
                 tracing::info!("session wiped");
+                self.reload_settings();
             }
         }
     }
@@ -642,7 +746,7 @@ fn start_preview_thread(
 fn commit(
     p: &Ports,
     cfg: &Config,
-    cal: &WorkingCalendar,
+    settings: &Effective,
     store: &Mutex<Store>,
     take: &Mutex<Option<RecordedTake>>,
     sealed: &Mutex<Option<(Uuid, MediaRef)>>,
@@ -677,15 +781,9 @@ fn commit(
         tracing::error!(error = %e, "lookup id derivation failed");
         CommitError::Store
     })?;
-    let off = chrono::FixedOffset::east_opt(cfg.answers.utc_offset_minutes * 60)
-        .ok_or(CommitError::Store)?;
-    let local_day = req.recorded_at.with_timezone(&off).date_naive();
-    let expected = cal
-        .expected_answer_date(local_day, cfg.answers.deadline_working_days)
-        .unwrap_or_else(|_| {
-            local_day
-                + chrono::Duration::days(i64::from(cfg.answers.deadline_working_days) * 7 / 5 + 2)
-        });
+    // 003 p.24: the expected answer date, by the one function (central term and calendar);
+    // none when no calendar covers it: never a guess.
+    let expected = settings.expected_answer_date(req.recorded_at);
     let new = NewAppeal {
         id,
         booth_id: cfg.booth.id.clone(),
@@ -701,23 +799,19 @@ fn commit(
         expected_answer_date: expected,
         continuation_of: req.continuation_of,
         ticket: req.ticket.clone(),
+        visit_id: req.visit_id,
     };
     // 3. Commit (synchronous=FULL): only after this does the receipt appear.
     let appeal = {
         let mut s = store.lock().unwrap_or_else(|x| x.into_inner());
-        s.write(|tx| {
-            let a = appeals::commit_appeal(tx, &new, &cfg.booth.branch, cfg.booth.number)?;
-            kiosk::add_status(tx, a.id, &StatusEvent { at: a.recorded_at, status: Status::Registered })?;
-            Ok::<_, StoreError>(a)
-        })
-        .map_err(|e| {
-            tracing::error!(error = %e, appeal = %id, "appeal commit failed; sealed file kept in the outbox");
-            if e.to_string().contains("full") { CommitError::DiskFull } else { CommitError::Store }
-        })?
+        s.write(|tx| intake::commit(tx, &new, &cfg.booth.branch, cfg.booth.number))
+            .map_err(|e| {
+                tracing::error!(error = %e, appeal = %id, "appeal commit failed; sealed file kept in the outbox");
+                if e.is_disk_full() { CommitError::DiskFull } else { CommitError::Store }
+            })?
     };
     sealed_slot.take();
-    tracing::info!(appeal = %appeal.id, number = %appeal.registration_number, "appeal committed");
-    let _ = appeal.recorded_at.year();
+    tracing::info!(appeal = %appeal.id, "appeal committed (sent, 003 p.27)");
     Ok(ReceiptData {
         appeal_id: appeal.id,
         registration_number: appeal.registration_number.to_string(),
@@ -733,6 +827,71 @@ fn commit(
         branch_name: cfg.booth.branch_name.clone(),
         language: req.language,
     })
+}
+
+/// See [`Controller::recover_receipts`].
+fn recover_receipt(
+    p: &Ports,
+    cfg: &Config,
+    store: &Mutex<Store>,
+    agencies: &[booth_core::Agency],
+) -> Result<Option<ReceiptData>, StoreError> {
+    let now = p.clock.now();
+    let window = chrono::Duration::seconds(i64::from(cfg.kiosk.reprint_within_s));
+    let mut s = store.lock().unwrap_or_else(|x| x.into_inner());
+    let mut pending = s.read(receipts::pending)?;
+    // Oldest first: the newest young one is reprinted, every other is given up.
+    let newest = pending
+        .pop()
+        .filter(|r| now.signed_duration_since(r.queued_at) <= window);
+    for r in &pending {
+        s.write(|tx| receipts::mark_unprinted(tx, r.appeal_id, now))?;
+        tracing::warn!(appeal = %r.appeal_id, "receipt not printed before a restart: listed in service mode");
+    }
+    let Some(job) = newest else {
+        return Ok(None);
+    };
+    // The code is never stored, so the replacement receipt carries a new one; the old lookup
+    // id is replaced while the centre cannot have it yet (outbox still `sealed`).
+    let code = SecretCode::generate();
+    let lookup_id = match code.lookup_id(&cfg.lookup.argon2) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "lookup id derivation failed");
+            s.write(|tx| receipts::mark_unprinted(tx, job.appeal_id, now))?;
+            return Ok(None);
+        }
+    };
+    let appeal = s.write(|tx| {
+        if intake::rekey(tx, job.appeal_id, &lookup_id)? {
+            appeals::get(tx, job.appeal_id).map(Some)
+        } else {
+            receipts::mark_unprinted(tx, job.appeal_id, now)?;
+            Ok(None)
+        }
+    })?;
+    let Some(a) = appeal else {
+        tracing::warn!(appeal = %job.appeal_id, "receipt not printed and already uploaded: listed in service mode");
+        return Ok(None);
+    };
+    tracing::info!(appeal = %a.id, "receipt not printed before a restart: printing it again");
+    let addressee = agencies
+        .iter()
+        .find(|g| g.id == a.addressee_id)
+        .map(|g| g.name(a.language).to_owned())
+        .unwrap_or_else(|| a.addressee_id.clone());
+    Ok(Some(ReceiptData {
+        appeal_id: a.id,
+        registration_number: a.registration_number.to_string(),
+        recorded_at: a.recorded_at,
+        recorded_local: crate::adapters::local_text(a.recorded_at, cfg.answers.utc_offset_minutes),
+        code,
+        expected_answer_date: a.expected_answer_date,
+        addressee,
+        kind: a.kind,
+        branch_name: cfg.booth.branch_name.clone(),
+        language: a.language,
+    }))
 }
 
 fn lookup(
@@ -832,6 +991,26 @@ fn diagnostics(p: &Ports, store: &Mutex<Store>) -> Diagnostics {
         }
         Err(e) => lines.push(("database".into(), format!("error: {e}"))),
     }
+    let unprinted = store
+        .lock()
+        .unwrap_or_else(|x| x.into_inner())
+        .read(|tx| receipts::unprinted(tx, 20));
+    match unprinted {
+        Ok(list) if list.is_empty() => lines.push(("receipts not printed".into(), "none".into())),
+        Ok(list) => {
+            for r in list {
+                lines.push((
+                    "RECEIPT NOT PRINTED".into(),
+                    format!(
+                        "{} (recorded {})",
+                        r.registration_number,
+                        crate::adapters::local_text(r.queued_at, 300)
+                    ),
+                ));
+            }
+        }
+        Err(e) => lines.push(("receipts".into(), format!("error: {e}"))),
+    }
     for (port, adapter) in &p.adapters {
         lines.push((format!("adapter {port}"), (*adapter).to_string()));
     }
@@ -867,6 +1046,7 @@ pub fn default_ports(cfg: &Config, clock: Arc<dyn Clock>, sim: &SimKnobs) -> Por
             ("lookup", "StoreLookup (booth-core store)"),
             ("clock", "booth_core::Clock"),
         ],
+        demo_directory: true,
     }
 }
 

@@ -81,6 +81,22 @@ pub static MESSAGES: &[Entry] = &[
             "This booth cannot take appeals right now. You can still view answers. Please ask a member of staff.",
         ],
     ),
+    (
+        "record-unavailable-directory",
+        [
+            "Мемлекеттік органдар тізімі әлі келмеді, сондықтан өтініш қабылданбайды. Жауапты қарауға болады. Қызметкерге хабарласыңыз.",
+            "Список государственных органов ещё не получен, поэтому обращения не принимаются. Ответы смотреть можно. Обратитесь к сотруднику.",
+            "The list of agencies has not arrived yet, so appeals cannot be taken. You can still view answers. Please ask a member of staff.",
+        ],
+    ),
+    (
+        "receipt-date-with-answer",
+        [
+            "Күні жауаппен бірге хабарланады",
+            "Дата будет сообщена вместе с ответом",
+            "The date will come with the answer",
+        ],
+    ),
     // Common buttons
     ("back", ["Артқа", "Назад", "Back"]),
     ("next", ["Әрі қарай", "Далее", "Next"]),
@@ -496,43 +512,79 @@ pub static MESSAGES: &[Entry] = &[
         "recording-limit",
         ["Ең көбі 3:00", "Не более 3:00", "At most 3:00"],
     ),
-    // Review
+    // Recording: "Finish recording" is the sending (003 p.27); discarding a take
     (
-        "review-title",
+        "recording-finish-sends",
         [
-            "Жазбаңызды тексеріңіз",
-            "Проверьте вашу запись",
-            "Check your recording",
+            "«Жазуды аяқтау» батырмасы өтінішті жібереді",
+            "Кнопка «Завершить запись» отправляет обращение",
+            "“Finish recording” sends your appeal",
         ],
     ),
-    ("review-play", ["Көру", "Просмотреть", "Play back"]),
     (
-        "review-playing",
-        ["Көрсетілуде…", "Воспроизведение…", "Playing…"],
+        "recording-discard",
+        ["Қайта бастау", "Начать заново", "Start again"],
     ),
     (
-        "review-rerecord",
-        ["Қайта жазу", "Перезаписать", "Record again"],
-    ),
-    (
-        "review-left",
+        "discard-question",
         [
-            "Қайта жазу мүмкіндігі: {}",
-            "Осталось перезаписей: {}",
-            "Re-recordings left: {}",
+            "Бұл жазбаны өшіріп, қайта бастайсыз ба?",
+            "Удалить эту запись и начать заново?",
+            "Delete this recording and start again?",
         ],
     ),
-    ("review-send", ["Жіберу", "Отправить", "Send"]),
     (
-        "review-length",
-        ["Ұзақтығы: {}", "Длительность: {}", "Length: {}"],
+        "discard-explain",
+        [
+            "Жазба жіберілмейді және біржола жойылады.",
+            "Запись не будет отправлена и будет удалена безвозвратно.",
+            "The recording will not be sent and will be deleted for good.",
+        ],
+    ),
+    ("discard-yes", ["Иә, өшіру", "Да, удалить", "Yes, delete"]),
+    (
+        "discard-no",
+        [
+            "Жоқ, жазуды жалғастыру",
+            "Нет, продолжить запись",
+            "No, keep recording",
+        ],
     ),
     (
-        "warning-silent",
+        "warning-silent-sent",
         [
-            "Сізді естімедік. Мәні жоқ өтініш қаралмайды — қайта жазуды ұсынамыз",
-            "Мы вас не услышали. Обращение без сути не рассматривается — рекомендуем перезаписать",
-            "We could not hear you. An appeal without substance is not considered — we suggest recording again",
+            "Өтініш жіберілді, бірақ жазбада дауысыңыз әрең естіледі. Мәні жоқ өтініш қаралмайды — жалғасын жазуға болады",
+            "Обращение отправлено, но ваш голос в записи почти не слышен. Обращение без сути не рассматривается — вы можете записать продолжение",
+            "Your appeal was sent, but your voice can hardly be heard. An appeal without substance is not considered — you can record a continuation",
+        ],
+    ),
+    // Identity from the reception journal (003 p.22)
+    (
+        "field-from-reception",
+        [
+            "тіркеу деректері бойынша",
+            "по данным регистрации",
+            "from reception",
+        ],
+    ),
+    (
+        "applicant-not-me",
+        ["Бұл мен емеспін", "Это не я", "This is not me"],
+    ),
+    (
+        "not-me-title",
+        [
+            "Тіркеу үстеліне оралыңыз",
+            "Вернитесь к стойке регистрации",
+            "Please return to the reception desk",
+        ],
+    ),
+    (
+        "not-me-body",
+        [
+            "Қызметкер деректеріңізді түзетіп, жаңа талон береді. Бұл талон енді жарамсыз.",
+            "Сотрудник исправит ваши данные и выдаст новый талон. Этот талон больше не действует.",
+            "A receptionist will correct your details and give you a new ticket. This ticket is no longer valid.",
         ],
     ),
     // Finishing
@@ -573,9 +625,9 @@ pub static MESSAGES: &[Entry] = &[
     (
         "receipt-title",
         [
-            "Өтінішіңіз қабылданды",
-            "Ваше обращение принято",
-            "Your appeal has been received",
+            "Өтінішіңіз жіберілді",
+            "Ваше обращение отправлено",
+            "Your appeal has been sent",
         ],
     ),
     (
@@ -1272,7 +1324,7 @@ mod tests {
             keys.push(crate::directory::category_key(&a.category));
         }
         for k in [
-            "warning-silent",
+            "warning-silent-sent",
             "lookup-not-found",
             "lookup-wait",
             "lookup-unavailable",

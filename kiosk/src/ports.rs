@@ -70,8 +70,6 @@ pub trait Recorder: Send {
     fn stop(&mut self) -> Result<RecordedTake, RecorderError>;
     /// Deletes the current take's plaintext, if any.
     fn discard(&mut self);
-    /// Plays the take back; returns when done.
-    fn play_back(&mut self) -> Result<(), RecorderError>;
     /// Short human-readable state for service mode (no personal data).
     fn describe(&self) -> String;
 }
@@ -160,6 +158,10 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Names of the adapters in use, for service mode and the report ("recorder=sim", …).
     pub adapters: Vec<(&'static str, &'static str)>,
+    /// Simulated booth (headless scripts, demo without a central service): an empty store
+    /// directory is replaced by the built-in demo directory. A real booth never offers agency
+    /// ids the centre does not know: it waits for the sync agent's first pull.
+    pub demo_directory: bool,
 }
 
 impl std::fmt::Debug for Ports {

@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use booth_core::code::LookupId;
 use booth_core::config::Config;
@@ -163,29 +162,6 @@ impl Recorder for GstRecorder {
         if let Some(p) = self.last_take.take() {
             let _ = std::fs::remove_file(p);
         }
-    }
-
-    fn play_back(&mut self) -> Result<(), RecorderError> {
-        let Some(path) = self.last_take.clone() else {
-            return Err(RecorderError::Failed);
-        };
-        let (tx, rx) = channel();
-        let pb = rec::playback::Playback::start(&path, rec::playback::AudioOutput::Muted, tx)
-            .map_err(|e| map_rec_err(&e))?;
-        // Bounded: a take is at most three minutes long.
-        let deadline = std::time::Instant::now() + Duration::from_secs(200);
-        while std::time::Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(500)) {
-                Ok(rec::playback::PlaybackEvent::Ended) => break,
-                Ok(rec::playback::PlaybackEvent::Failed(e)) => {
-                    pb.stop();
-                    return Err(map_rec_err(&e));
-                }
-                _ => {}
-            }
-        }
-        pb.stop();
-        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -530,5 +506,6 @@ pub fn real_ports(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Ports, rec::Rec
             ("lookup", "AgentLookup (store, then sync agent)"),
             ("clock", "booth_core::Clock"),
         ],
+        demo_directory: false,
     })
 }

@@ -257,12 +257,6 @@ impl Recorder for SimRecorder {
             }
         }
     }
-    fn play_back(&mut self) -> Result<(), RecorderError> {
-        match &self.last {
-            Some(p) if p.exists() => Ok(()),
-            _ => Err(RecorderError::Failed),
-        }
-    }
     fn describe(&self) -> String {
         format!(
             "sim camera={} mic={} preview={}",
@@ -458,7 +452,9 @@ pub fn receipt_text(r: &ReceiptData) -> String {
         t(l, "receipt-addressee"),
         r.addressee,
         t(l, "receipt-expected"),
-        r.expected_answer_date.format("%d.%m.%Y"),
+        r.expected_answer_date
+            .map(|d| d.format("%d.%m.%Y").to_string())
+            .unwrap_or_else(|| t(l, "receipt-date-with-answer")),
         t(l, "receipt-code"),
         r.code.grouped(),
         t(l, "receipt-code-note"),

@@ -126,7 +126,7 @@ pub fn render(ui: &AppWindow, flow: &Flow, now: Instant, vs: &mut ViewState, por
 
     let app = ui.global::<App>();
     app.set_screen(flow.screen().name().into());
-    let warning = s.error == Some("warning-silent");
+    let warning = s.error == Some("warning-silent-sent");
     app.set_error(s.error.map(|k| tx(k)).unwrap_or_default());
     app.set_error_is_warning(warning);
     match flow.idle_prompt() {
@@ -142,6 +142,7 @@ pub fn render(ui: &AppWindow, flow: &Flow, now: Instant, vs: &mut ViewState, por
     form.set_legal(s.applicant_type == crate::flow::ApplicantType::LegalEntity);
     form.set_ticket(s.ticket.clone().into());
     form.set_ticket_checking(s.ticket_checking);
+    form.set_from_ticket(!s.locked.is_empty());
     let rows: Vec<FieldRow> = if matches!(flow.screen(), Screen::Applicant | Screen::Complaint) {
         flow.field_order()
             .into_iter()
@@ -152,6 +153,7 @@ pub fn render(ui: &AppWindow, flow: &Flow, now: Instant, vs: &mut ViewState, por
                 error: s.field_errors.get(&f).map(|k| tx(k)).unwrap_or_default(),
                 active: s.active_field == Some(f),
                 optional: f.optional(),
+                locked: s.locked.contains(&f),
             })
             .collect()
     } else {
@@ -215,7 +217,7 @@ pub fn render(ui: &AppWindow, flow: &Flow, now: Instant, vs: &mut ViewState, por
         .collect();
     set_model(dir.get_kinds(), kinds, |m| dir.set_kinds(m));
 
-    // Camera, recording, review.
+    // Camera and recording.
     let rec = ui.global::<Rec>();
     rec.set_level(s.mic_level);
     rec.set_voice_heard(s.voice_heard);
@@ -239,19 +241,12 @@ pub fn render(ui: &AppWindow, flow: &Flow, now: Instant, vs: &mut ViewState, por
     rec.set_progress((recorded.as_secs_f32() / max.as_secs_f32().max(1.0)).min(1.0));
     rec.set_warned(flow.recording().warned);
     rec.set_rec_blink(recorded.as_secs() % 2 == 0);
-    rec.set_take_length(
-        s.take
-            .map(|t| mmss(std::time::Duration::from_millis(u64::from(t.duration_ms))))
-            .unwrap_or_default()
-            .into(),
-    );
-    rec.set_rerecords_left(flow.rerecords_left().to_string().into());
     rec.set_can_rerecord(flow.rerecords_left() > 0);
-    rec.set_playing(s.playing);
+    rec.set_confirm_discard(s.confirm_discard);
     rec.set_commit_failed(s.commit_error.is_some());
     if !matches!(
         flow.screen(),
-        Screen::Check | Screen::Countdown | Screen::Recording | Screen::Review | Screen::LookupCode
+        Screen::Check | Screen::Countdown | Screen::Recording | Screen::LookupCode
     ) {
         rec.set_has_preview(false);
     }
@@ -262,7 +257,10 @@ pub fn render(ui: &AppWindow, flow: &Flow, now: Instant, vs: &mut ViewState, por
         rc.set_date(r.recorded_local.clone().into());
         rc.set_number(r.registration_number.clone().into());
         rc.set_code(r.code.grouped().into());
-        rc.set_expected(r.expected_answer_date.format("%d.%m.%Y").to_string().into());
+        rc.set_expected(match r.expected_answer_date {
+            Some(d) => d.format("%d.%m.%Y").to_string().into(),
+            None => tx("receipt-date-with-answer"),
+        });
         rc.set_addressee(r.addressee.clone().into());
     } else {
         rc.set_code(SharedString::new());
@@ -364,7 +362,10 @@ fn render_result(ui: &AppWindow, v: &LookupView, lang: Language) {
     lk.set_number(v.registration_number.clone().into());
     lk.set_addressee(v.addressee.clone().into());
     lk.set_recorded(v.recorded_local.clone().into());
-    lk.set_expected(v.expected_answer_date.format("%d.%m.%Y").to_string().into());
+    lk.set_expected(match v.expected_answer_date {
+        Some(d) => d.format("%d.%m.%Y").to_string().into(),
+        None => t(lang, "receipt-date-with-answer").into(),
+    });
     let tl: Vec<TextItem> = v
         .timeline
         .iter()

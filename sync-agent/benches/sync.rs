@@ -147,6 +147,7 @@ async fn curl_upload(
         lookup_id: a.lookup_id,
         expected_answer_date: a.expected_answer_date,
         continuation_of: a.continuation_of,
+        visit_id: a.visit_id,
     };
     let central = Central::from_state(&st).expect("client");
     let _: booth_core::wire::AppealAccepted = central

@@ -102,7 +102,12 @@ impl SyncError {
                 retry_after,
                 ..
             } => {
-                if code == booth_core::wire::problem_codes::APPEAL_CONFLICT {
+                // 409s that no retry can fix: the same id with another body, and a rating of an
+                // appeal that had no answer when it was rated (seed 004: a rating is of an
+                // answer). Other 409s (a tus offset mismatch) are worth retrying.
+                if code == booth_core::wire::problem_codes::APPEAL_CONFLICT
+                    || code == booth_core::wire::problem_codes::APPEAL_NOT_ANSWERED
+                {
                     return Transience::Permanent;
                 }
                 if is_permanent_status(*status) {
@@ -167,6 +172,10 @@ mod tests {
         assert!(
             http(409, "appeal-conflict").is_permanent(),
             "same id, other body: retrying cannot help"
+        );
+        assert!(
+            http(409, "appeal-not-answered").is_permanent(),
+            "a rating given before the answer stays refused (seed 004)"
         );
         for s in [408, 409, 429, 460, 500, 502, 503] {
             assert_eq!(

@@ -297,6 +297,7 @@ impl Uploader {
             lookup_id: a.lookup_id,
             expected_answer_date: a.expected_answer_date,
             continuation_of: a.continuation_of,
+            visit_id: a.visit_id,
         })
     }
 

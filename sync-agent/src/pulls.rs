@@ -7,7 +7,7 @@ use booth_core::WorkingCalendar;
 use booth_core::store::{StoreError, kv_get, kv_set, reception, sync as store_sync};
 use booth_core::wire::{
     Accepted, AnswersPage, BoothConfig, CALENDAR_CONTENT_TYPE, DirectoryResponse, RatingSubmission,
-    paths,
+    VisitSubmission, paths,
 };
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use reqwest::{Method, StatusCode};
@@ -214,7 +214,10 @@ impl Puller {
         Ok(sent)
     }
 
-    /// Sends unsent reception visits; returns how many were accepted.
+    /// Sends unsent reception visits with their appeal link (the journal's `appeal_id`, 003
+    /// p.22); returns how many were accepted. A visit linked to its appeal after it was first
+    /// sent is unsent again and goes again with the link; one linked while its unlinked send
+    /// was on the way stays unsent ([`reception::mark_visit_sent_as`]).
     pub async fn visits(&self) -> Result<u32, SyncError> {
         let list = self
             .db
@@ -223,16 +226,23 @@ impl Puller {
         let mut sent = 0;
         for v in list {
             let id = v.visit.id;
+            let appeal_id = v.appeal_id;
+            let body = VisitSubmission::new(&v.visit, appeal_id);
             match self
                 .central
-                .send_json::<_, Accepted>(Method::POST, paths::VISITS, &v.visit)
+                .send_json::<_, Accepted>(Method::POST, paths::VISITS, &body)
                 .await
             {
                 Ok(_) => {
-                    self.db
-                        .write(move |tx| reception::mark_visit_sent(tx, id, now()))
+                    let marked = self
+                        .db
+                        .write(move |tx| reception::mark_visit_sent_as(tx, id, appeal_id, now()))
                         .await?;
-                    sent += 1;
+                    if marked {
+                        sent += 1;
+                    } else {
+                        tracing::info!(visit_id = %id, "visit linked to its appeal while being sent; it goes again with the link");
+                    }
                 }
                 Err(e) if e.is_permanent() => {
                     tracing::error!(visit_id = %id, error = %e, "visit refused by the central service; kept unsent");

@@ -3,7 +3,7 @@
 //! One authority-sim and one booth (virtual printer, reception for tickets, sync agent). The
 //! citizen records `CHAOS_APPEALS` appeals (default 5) with the headless kiosk running the real
 //! recorder, sealing, store and printer. Meanwhile:
-//! - some kiosk runs are SIGKILLed after "Send": the instant the seal's temp file shows up
+//! - some kiosk runs are SIGKILLed after "Finish recording" (the sending, 003 p.27): the instant the seal's temp file shows up
 //!   (mid-seal), the instant the sealed file is renamed (before the commit: an orphan), right
 //!   after the commit (before or while printing), or after a random delay;
 //! - a chaos thread SIGKILLs the sync agent while uploads are in flight and restarts it, and
@@ -170,6 +170,34 @@ fn committed_appeals(db: &Path) -> BTreeMap<String, Committed> {
     rows.map(|r| r.expect("row")).collect()
 }
 
+/// Receipt jobs of committed appeals, read with the store's own reader: (pending, unprinted
+/// registration numbers). Pending means neither printed nor listed for staff.
+fn receipt_jobs(db: &Path) -> (usize, BTreeSet<String>) {
+    let mut store = booth_core::store::Store::open(db).expect("booth store");
+    store
+        .read(|tx| {
+            Ok::<_, booth_core::store::StoreError>((
+                booth_core::store::receipts::pending(tx)?.len(),
+                booth_core::store::receipts::unprinted(tx, 10_000)?
+                    .into_iter()
+                    .map(|r| r.registration_number)
+                    .collect(),
+            ))
+        })
+        .expect("receipt jobs")
+}
+
+/// Sealed files destroyed at a kiosk restart because their appeal was never committed.
+fn destroyed_orphans(db: &Path) -> usize {
+    let mut store = booth_core::store::Store::open(db).expect("booth store");
+    store
+        .read(booth_core::store::outbox::destruction_log)
+        .expect("destruction log")
+        .iter()
+        .filter(|e| e.rule == booth_core::intake::RULE_ORPHAN_SEAL)
+        .count()
+}
+
 fn destruction_counts(db: &Path) -> BTreeMap<String, u32> {
     let c = rusqlite::Connection::open(db).expect("booth store");
     let mut st = c
@@ -199,10 +227,10 @@ fn is_root() -> bool {
 enum Mode {
     /// Runs to "No, finish".
     Complete,
-    /// SIGKILL this long after a new file appears in the outbox after "Send" (zero: mid-seal;
-    /// later: between the rename and the commit, or after the commit).
+    /// SIGKILL this long after a new file appears in the outbox after "Finish recording"
+    /// (zero: mid-seal; later: between the rename and the commit, or after the commit).
     KillAtSealFile(Duration),
-    /// SIGKILL this long after "Send".
+    /// SIGKILL this long after "Finish recording" (003 p.27: the sending).
     KillAfterSend(Duration),
     /// SIGKILL this long after the kiosk logged the commit (before or while printing).
     KillAfterCommit(Duration),
@@ -219,15 +247,28 @@ enum Outcome {
     Killed,
 }
 
-fn record_script(ticket: &str, before_send: &str, after_send: &str) -> String {
+/// A journey to "Finish recording", which sends the appeal (003 p.27), then `after_send`.
+fn record_script(ticket: &str, after_send: &str) -> String {
     format!(
         "tap Touch the screen to start\ntap English\ntap Record an appeal\n{}tap Next\nexpect consent\ntap I agree\n\
          expect applicant\ntap Postal address\ntype Almaty, Abai ave 10, apt 5\ntap Next\nexpect addressee\n\
          type labour\ntap Ministry of Labour and Social Protection\nexpect kind\ntap Statement\nexpect check\nwait 1\n\
-         tap Start recording\nwait 3\nexpect recording\nwait 3\ntap Finish recording\nexpect review\n{before_send}\
-         shot before-send\ntap Send\n{after_send}",
+         tap Start recording\nwait 3\nexpect recording\nwait 3\n\
+         shot before-send\ntap Finish recording\n{after_send}",
         tap_digits(ticket)
     )
+}
+
+/// A kiosk start after a kill, as the booth's systemd restart does: the start-up recovery
+/// destroys a sealed file that never got its row and shows and prints a receipt that never
+/// printed (when the appeal is young). Returns whether a receipt screen was shown.
+fn restart_kiosk(cfg_path: &Path, out: &Path) -> bool {
+    let (mut child, log) = spawn_kiosk(cfg_path, out, "restart", "wait 1\n");
+    let st = wait_until("the restarted kiosk to settle", 120, || {
+        child.try_wait().expect("try_wait")
+    });
+    assert!(st.success(), "restarted kiosk failed:\n{}", tail(&log, 30));
+    has_png(out, "-receipt.png")
 }
 
 const FINISH: &str = "expect receipt\ntap Next\ntap No, finish\n";
@@ -265,7 +306,7 @@ fn journey(
     ticket: &str,
     mode: Mode,
 ) -> Outcome {
-    let script = record_script(ticket, "", FINISH);
+    let script = record_script(ticket, FINISH);
     let before = files(outbox);
     let (mut child, log) = spawn_kiosk(cfg_path, out, name, &script);
     let end = Instant::now() + Duration::from_secs(300);
@@ -286,7 +327,7 @@ fn journey(
             && has_png(out, "-before-send.png")
             && std::fs::read_to_string(&log)
                 .unwrap_or_default()
-                .contains("Tap(Send)")
+                .contains("Tap(FinishRecording)")
         {
             sent_at = Some(Instant::now());
         }
@@ -674,6 +715,7 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
     let chaos_seed = rng.next();
 
     let mut outcomes: Vec<(u32, Mode, Outcome)> = Vec::new();
+    let reprints = AtomicU32::new(0);
     std::thread::scope(|s| {
         // A failed journey must not leave the chaos thread running (the scope would wait).
         let _stop = StopOnDrop(&stop);
@@ -707,7 +749,19 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
             let t = ticket();
             let out = booth_dir.join(format!("kiosk-{i:02}"));
             let o = journey(&cfg_path, &outbox, &out, &format!("j{i:02}"), &t, mode);
-            println!("journey {i:02}: {mode:?} → {o:?}");
+            let reprinted = matches!(o, Outcome::Killed)
+                && restart_kiosk(&cfg_path, &booth_dir.join(format!("kiosk-{i:02}-restart")));
+            if reprinted {
+                reprints.fetch_add(1, Ordering::SeqCst);
+            }
+            println!(
+                "journey {i:02}: {mode:?} → {o:?}{}",
+                if reprinted {
+                    ", receipt reprinted at restart"
+                } else {
+                    ""
+                }
+            );
             if mode == Mode::Complete {
                 assert!(
                     matches!(o, Outcome::Exited { ok: true }) && has_png(&out, "-receipt.png"),
@@ -749,7 +803,6 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
                 let out = booth_dir.join("kiosk-disk-full");
                 let script = record_script(
                     &ticket(),
-                    "",
                     "expect finishing\nshot disk-full\nwait 25\ntap Try again\nexpect receipt\ntap Next\ntap No, finish\n",
                 );
                 let (mut child, log) = spawn_kiosk(&cfg_path, &out, "disk-full", &script);
@@ -956,11 +1009,23 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
     let temps: Vec<&String> = left.iter().filter(|f| f.ends_with(".age.tmp")).collect();
     for o in &orphans {
         let id = o.trim_end_matches(".age");
-        if by_id.contains_key(id) {
-            problems.push(format!(
-                "orphan sealed file {o} (no receipt) is at the centre"
-            ));
-        }
+        problems.push(format!(
+            "orphan sealed file {o} (no row, no receipt) was not destroyed at the kiosk's restart{}",
+            if by_id.contains_key(id) { " and is at the centre" } else { "" }
+        ));
+    }
+    let orphans_destroyed = destroyed_orphans(&db);
+    // Every committed appeal's receipt printed, or is listed for staff as not printed.
+    let (pending_receipts, unprinted) = receipt_jobs(&db);
+    let neither: Vec<&str> = committed_regnos
+        .iter()
+        .filter(|r| !printed_regnos.contains(**r) && !unprinted.contains(**r))
+        .copied()
+        .collect();
+    if pending_receipts > 0 || !neither.is_empty() {
+        problems.push(format!(
+            "{pending_receipts} receipt jobs still pending; committed appeals neither printed nor listed as unprinted: {neither:?}"
+        ));
     }
 
     for (i, m, o) in &outcomes {
@@ -1039,17 +1104,27 @@ fn chaos_every_receipt_reaches_the_centre_exactly_once() {
         printed_regnos.len()
     );
     println!(
-        "committed, not printed:   {} (kiosk killed between the commit and the printout)",
+        "committed, not printed:   {} (kiosk killed between the commit and the printout), all listed as unprinted: {}",
         committed_regnos
             .iter()
             .filter(|r| !printed_regnos.contains(**r))
-            .count()
+            .count(),
+        neither.is_empty()
+    );
+    println!(
+        "receipts reprinted at restart: {}",
+        reprints.load(Ordering::SeqCst)
+    );
+    println!("receipts listed unprinted: {}", unprinted.len());
+    println!(
+        "receipts neither printed nor listed: {}",
+        neither.len() + pending_receipts
     );
     println!("at the centre:            {}", central.len());
     println!("SHA-256 matching:         {sha_ok}");
     println!("duplicates:               {duplicates}");
     println!(
-        "orphan sealed files:      {} (no row, no receipt)",
+        "orphan sealed files:      {} left (no row, no receipt); {orphans_destroyed} destroyed and logged at restart",
         orphans.len()
     );
     println!("left-over seal temp files: {}", temps.len());

@@ -108,7 +108,7 @@ fn appeal_travels_the_whole_way_and_back() {
         "tap Touch the screen to start\ntap English\ntap Record an appeal\n{}tap Next\nexpect consent\ntap I agree\n\
          expect applicant\nshot prefilled\ntap Postal address\ntype Almaty, Abai ave 10, apt 5\ntap Next\nexpect addressee\n\
          type labour\ntap Ministry of Labour and Social Protection\nexpect kind\ntap Statement\nexpect check\nwait 1\n\
-         tap Start recording\nwait 3\nexpect recording\nwait 4\ntap Finish recording\nexpect review\ntap Send\nexpect receipt\n\
+         tap Start recording\nwait 3\nexpect recording\nwait 4\ntap Finish recording\nexpect receipt\n\
          tap Next\ntap No, finish\n",
         tap_digits(&ticket)
     );

@@ -780,6 +780,32 @@ fn count_files(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// (program, Debian package) that `cargo xtask image` runs on the host.
+const IMAGE_TOOLS: &[(&str, &str)] = &[("mmdebstrap", "mmdebstrap"), ("bmaptool", "bmap-tools")];
+/// … that `cargo xtask image --boot` runs (besides OVMF's files, from `ovmf`).
+const BOOT_TOOLS: &[(&str, &str)] = &[
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("convert", "imagemagick"),
+    ("journalctl", "systemd"),
+];
+/// … that `cargo xtask image-test` runs.
+const IMAGE_TEST_TOOLS: &[(&str, &str)] = &[
+    ("mmdebstrap", "mmdebstrap"),
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("mkfs.ext4", "e2fsprogs"),
+    ("convert", "imagemagick"),
+];
+/// … that the cage check of `cargo xtask test` runs.
+const CAGE_TOOLS: &[(&str, &str)] = &[
+    ("cage", "cage"),
+    ("grim", "grim"),
+    ("Xwayland", "xwayland"),
+    ("setpriv", "util-linux"),
+    ("convert", "imagemagick"),
+];
+
+/// Fails naming the missing programs and their packages (installed by `packages::ensure` and
+/// `packages::ensure_image` at the start of each command, so this only catches a failed install).
 fn require_tools(tools: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<String> = tools
         .iter()
@@ -818,7 +844,8 @@ const TOOLS_PACKAGES: &[&str] = &[
 /// `cargo xtask image`: the bootable UEFI disk image (Debian 12, systemd-boot, UKI) with mkosi
 /// 24.3 from bookworm-backports, run inside a tools chroot (mkosi 14 of bookworm cannot build a
 /// disk on a kernel without vfat, and installing 24.3 on the host would upgrade its systemd),
-/// then `bmaptool create`. Needs root, mmdebstrap and bmap-tools on the host.
+/// then `bmaptool create`. Needs root; mmdebstrap and bmap-tools (and for `--boot` QEMU and
+/// OVMF) are installed by `packages::ensure_image` first.
 pub fn image(args: &ImageArgs) -> Result<()> {
     let mut t = Timings::default();
     let root = std::env::current_dir()?;
@@ -826,7 +853,7 @@ pub fn image(args: &ImageArgs) -> Result<()> {
     if args.boot_only {
         return boot_disk_image(&out, &mut t);
     }
-    require_tools(&[("mmdebstrap", "mmdebstrap"), ("bmaptool", "bmap-tools")])?;
+    require_tools(IMAGE_TOOLS)?;
     let tools = root.join(&args.tools);
     fs::create_dir_all(&out)?;
     let stage = out.join("extra");
@@ -994,11 +1021,7 @@ impl Drop for PartitionMount {
 /// drop-in, `WLR_RENDERER=pixman`: with the image's default GLES2 renderer, Mesa's software
 /// driver (kms_swrast) crashes cage on a virtio-gpu without 3D (docs/appliance-disk-image.md).
 fn boot_disk_image(out: &Path, t: &mut Timings) -> Result<()> {
-    require_tools(&[
-        ("qemu-system-x86_64", "qemu-system-x86"),
-        ("convert", "imagemagick"),
-        ("journalctl", "systemd"),
-    ])?;
+    require_tools(BOOT_TOOLS)?;
     ensure!(
         Path::new(OVMF_CODE).exists() && Path::new(OVMF_VARS).exists(),
         "{OVMF_CODE} missing (apt-get install ovmf)"
@@ -1417,12 +1440,7 @@ fn qemu_tcg(disk: &Path, stick: &Path) -> Command {
 }
 
 pub fn image_test(args: &ImageTestArgs) -> Result<()> {
-    require_tools(&[
-        ("mmdebstrap", "mmdebstrap"),
-        ("qemu-system-x86_64", "qemu-system-x86"),
-        ("mkfs.ext4", "e2fsprogs"),
-        ("convert", "imagemagick"),
-    ])?;
+    require_tools(IMAGE_TEST_TOOLS)?;
     let mut t = Timings::default();
     let work = std::env::current_dir()?.join(&args.work);
     fs::create_dir_all(&work)?;
@@ -1778,13 +1796,7 @@ pub fn cage_kiosk_check() -> Result<()> {
         "the cage check needs root: cage refuses to run as root, so the check runs it as uid \
          {CAGE_UID} with setpriv and must chown its scratch directory to that uid"
     );
-    require_tools(&[
-        ("cage", "cage"),
-        ("grim", "grim"),
-        ("Xwayland", "xwayland"),
-        ("setpriv", "util-linux"),
-        ("convert", "imagemagick"),
-    ])?;
+    require_tools(CAGE_TOOLS)?;
     let root = std::env::current_dir()?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| root.join(t));
@@ -2261,6 +2273,22 @@ fn proc_stat(pid: u32) -> Option<(char, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tool_the_recipes_run_is_installed_by_a_package_list() {
+        use crate::packages::{IMAGE_PACKAGES as HOST_IMAGE, PACKAGES};
+        // util-linux is Essential: on every Debian system.
+        let listed = |pkg: &str| {
+            pkg == "util-linux" || PACKAGES.iter().chain(HOST_IMAGE).any(|p| p.name == pkg)
+        };
+        for (tool, pkg) in [IMAGE_TOOLS, BOOT_TOOLS, IMAGE_TEST_TOOLS, CAGE_TOOLS].concat() {
+            assert!(
+                listed(pkg),
+                "{tool} comes from {pkg}, in no list of packages.rs"
+            );
+        }
+        assert!(listed("ovmf"), "OVMF's firmware ({OVMF_CODE})");
+    }
 
     #[test]
     fn udev_lint_accepts_our_rule_shapes_and_names_mistakes() {

@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::Result;
 use clap::Args;
 
-use crate::util::{cargo, run};
+use crate::util::{build_workspace, run};
 
 /// Options of `cargo xtask chaos`.
 #[derive(Debug, Args)]
@@ -27,13 +27,13 @@ pub struct ChaosArgs {
 
 /// Builds the binaries and runs the chaos test with `args.appeals` appeals.
 pub fn run_chaos(args: &ChaosArgs) -> Result<()> {
-    cargo(&["build", "--workspace", "--bins", "--locked"])?;
+    // The build and feature set of `cargo xtask test`: nothing rebuilds after it.
+    build_workspace()?;
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args([
         "test",
+        "--workspace",
         "--locked",
-        "-p",
-        "booth-e2e",
         "--test",
         "chaos",
         "--",

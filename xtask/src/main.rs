@@ -6,12 +6,16 @@
 //! - `bench`: run the benchmarks and print their figures (never asserts times).
 //! - `install`: only install the Debian packages.
 //! - `chaos`: the long chaos run (kills, network faults, a full disk), with its counts.
+//! - `image`, `image-test`: the booth's disk image and its boot test under QEMU.
+//! - `check-readme`: every `cargo xtask …` command README.md shows parses and runs in a cheap
+//!   form (also a step of `test`).
 
 mod appliance;
 mod arch;
 mod chaos;
 mod demo;
 mod packages;
+mod readme;
 mod util;
 
 use std::time::Instant;
@@ -50,6 +54,9 @@ enum Cmd {
     /// Chaos run: kill kiosk and agent, inject network faults and a full disk, check every
     /// appeal with a receipt is at the central service exactly once; prints the counts.
     Chaos(chaos::ChaosArgs),
+    /// Check that every `cargo xtask …` command README.md shows parses, and run each in a cheap
+    /// form (`demo --seconds 20`, the image packages' install dry run); a step of `test`.
+    CheckReadme,
 }
 
 fn main() -> Result<()> {
@@ -64,12 +71,24 @@ fn main() -> Result<()> {
             demo::run(args)
         }
         Cmd::Bench => bench(),
-        Cmd::Image(a) => appliance::image(&a),
-        Cmd::ImageTest(a) => appliance::image_test(&a),
+        Cmd::Image(a) => {
+            packages::ensure_image()?;
+            appliance::image(&a)
+        }
+        Cmd::ImageTest(a) => {
+            packages::ensure_image()?;
+            appliance::image_test(&a)
+        }
         Cmd::SpecCheck => spec_check(),
         Cmd::Chaos(a) => {
             packages::ensure()?;
             chaos::run_chaos(&a)
+        }
+        Cmd::CheckReadme => {
+            packages::ensure()?;
+            // As in `test`, where this check runs after the build: the demo must not rebuild.
+            util::build_workspace()?;
+            readme::check()
         }
     }
 }
@@ -82,12 +101,15 @@ fn test() -> Result<()> {
         cargo(&["fmt", "--all", "--", "--check"])
     }));
     steps.push(run_step("architecture invariants", arch::check));
-    steps.push(run_step("build (tests included)", || {
-        cargo(&["build", "--workspace", "--all-targets", "--locked"])
-    }));
+    // The same build as `demo` and `chaos`: they rebuild nothing after it.
+    steps.push(run_step("build (tests included)", util::build_workspace));
     steps.push(run_step("cargo test --workspace", || {
         cargo(&["test", "--workspace", "--no-fail-fast", "--locked"])
     }));
+    steps.push(run_step(
+        "README.md's commands: parse, demo --seconds 20 (no rebuild, VNC), image packages",
+        readme::check,
+    ));
     steps.push(run_step(
         "systemd units: verify, security budgets, sysusers/tmpfiles, lockdown",
         appliance::check_units,

@@ -52,6 +52,18 @@ pub const PACKAGES: &[Package] = pkgs![
     "python3-pip" => "installs schemathesis for the protocol check",
     "python3-venv" => "isolated schemathesis install",
     "tmux" => "headless test of the provisioning terminal UI",
+    "x11vnc" => "VNC view of the demo's Xvfb screen on 127.0.0.1:5977, to see and drive the kiosk",
+    "xdotool" => "drives the demo's kiosk from a script (taps and keys on DISPLAY :77)",
+];
+
+/// What `cargo xtask image` and `cargo xtask image-test` need on the build machine, besides
+/// [`PACKAGES`] (they build the binaries and use ImageMagick for the screendump).
+pub const IMAGE_PACKAGES: &[Package] = pkgs![
+    "mmdebstrap" => "builds the mkosi tools chroot (image) and the booth's root tree (image-test)",
+    "bmap-tools" => "bmaptool create: the block map that flashes the image quickly",
+    "qemu-system-x86" => "boots the image (image --boot) and the root tree (image-test) under TCG",
+    "ovmf" => "UEFI firmware for QEMU (/usr/share/OVMF/OVMF_CODE_4M.fd)",
+    "e2fsprogs" => "mkfs.ext4 -d: the root tree as the VM's disk (image-test)",
 ];
 
 fn installed(name: &str) -> bool {
@@ -70,30 +82,108 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Installs the missing packages (apt-get update once, only when something is missing).
+/// Installs the missing packages of [`PACKAGES`] (apt-get update once, only when something is
+/// missing).
 pub fn ensure() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES
-        .iter()
+    ensure_list("", PACKAGES)
+}
+
+/// Installs what `cargo xtask image` and `image-test` need: [`PACKAGES`] and [`IMAGE_PACKAGES`].
+pub fn ensure_image() -> Result<()> {
+    ensure()?;
+    ensure_list("image ", IMAGE_PACKAGES)
+}
+
+/// The packages of `list` that are not installed.
+fn missing(list: &[Package]) -> Vec<&'static str> {
+    list.iter()
         .map(|p| p.name)
         .filter(|n| !installed(n))
-        .collect();
+        .collect()
+}
+
+/// Checks, without installing anything, that apt can install the missing packages of
+/// [`IMAGE_PACKAGES`] (`apt-get install --simulate`): what `cargo xtask test` runs for the
+/// image commands, whose real install and build take too long for every test run.
+pub fn check_image_installable() -> Result<()> {
+    let missing = missing(IMAGE_PACKAGES);
     if missing.is_empty() {
         println!(
-            "xtask: all {} Debian packages are installed",
-            PACKAGES.len()
+            "xtask: all {} image Debian packages are installed",
+            IMAGE_PACKAGES.len()
+        );
+        return Ok(());
+    }
+    let simulate = || -> Result<(bool, String)> {
+        let out = Command::new("apt-get")
+            .args(["install", "--simulate", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .context("starting apt-get install --simulate")?;
+        Ok((
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ))
+    };
+    let (mut ok, mut text) = simulate()?;
+    if !ok && text.contains("Unable to locate package") {
+        // Package lists never fetched (a fresh container): fetch them, as ensure() would.
+        apt(
+            &root_prefix("apt-get update")?,
+            &["apt-get", "update", "-q"],
+        )?;
+        (ok, text) = simulate()?;
+    }
+    if !ok {
+        bail!(
+            "apt-get cannot install the image packages {}:\n{}",
+            missing.join(" "),
+            text.trim_end()
+        );
+    }
+    println!(
+        "xtask: apt-get can install the {} missing image packages ({}); `cargo xtask image` installs them",
+        missing.len(),
+        missing.join(" ")
+    );
+    Ok(())
+}
+
+/// Installs the missing packages of `list`; `what` names the list in messages.
+fn ensure_list(what: &str, list: &[Package]) -> Result<()> {
+    let missing = missing(list);
+    if missing.is_empty() {
+        println!(
+            "xtask: all {} {what}Debian packages are installed",
+            list.len()
         );
         return Ok(());
     }
     println!(
-        "xtask: installing {} missing Debian packages:",
+        "xtask: installing {} missing {what}Debian packages:",
         missing.len()
     );
-    for p in PACKAGES.iter().filter(|p| missing.contains(&p.name)) {
+    for p in list.iter().filter(|p| missing.contains(&p.name)) {
         println!("  {:<34} {}", p.name, p.why);
     }
-    let sudo: Vec<&str> = if is_root() {
+    let sudo = root_prefix(&format!("apt-get install {}", missing.join(" ")))?;
+    apt(&sudo, &["apt-get", "update", "-q"])?;
+    let mut args = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
+    args.extend(missing.iter());
+    apt(&sudo, &args)
+}
+
+/// How to run a command as root: directly (`[]`) or through password-less sudo; otherwise an
+/// error that prints `what` for the user to run with sudo.
+fn root_prefix(what: &str) -> Result<Vec<&'static str>> {
+    if is_root() {
         println!("xtask: running apt-get as root");
-        vec![]
+        Ok(vec![])
     } else if Command::new("sudo")
         .args(["-n", "true"])
         .status()
@@ -101,29 +191,25 @@ pub fn ensure() -> Result<()> {
         .unwrap_or(false)
     {
         println!("xtask: running apt-get through sudo");
-        vec!["sudo", "-n"]
+        Ok(vec!["sudo", "-n"])
     } else {
         bail!(
-            "cannot install packages: not root and no password-less sudo. Run as root, or install them yourself:\n  sudo apt-get install {}",
-            missing.join(" ")
-        );
-    };
-    let run = |args: &[&str]| -> Result<()> {
-        let mut all: Vec<&str> = sudo.clone();
-        all.extend_from_slice(args);
-        let status = Command::new(all[0])
-            .args(&all[1..])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .with_context(|| format!("starting {}", all.join(" ")))?;
-        if !status.success() {
-            bail!("`{}` failed with {status}", all.join(" "));
-        }
-        Ok(())
-    };
-    run(&["apt-get", "update", "-q"])?;
-    let mut args = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
-    args.extend(missing.iter());
-    run(&args)?;
+            "cannot install packages: not root and no password-less sudo. Run as root, or install them yourself:\n  sudo {what}"
+        )
+    }
+}
+
+/// Runs an apt-get command after the `sudo` prefix of [`root_prefix`].
+fn apt(sudo: &[&str], args: &[&str]) -> Result<()> {
+    let mut all: Vec<&str> = sudo.to_vec();
+    all.extend_from_slice(args);
+    let status = Command::new(all[0])
+        .args(&all[1..])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .with_context(|| format!("starting {}", all.join(" ")))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", all.join(" "));
+    }
     Ok(())
 }

@@ -61,6 +61,18 @@ pub fn cargo(args: &[&str]) -> Result<()> {
     run(Command::new(cargo).args(args))
 }
 
+/// The one workspace build of `cargo xtask test`, `demo` and `chaos`: every target (tests
+/// included), so that with resolver 3 the dev-dependencies' features are unified exactly as in
+/// `cargo test --workspace`. A binary-only build (`--bins`) resolves features without the
+/// dev-dependencies, gets other hashes and rebuilds most of the workspace (13 min on 2 cores)
+/// after `cargo xtask test`; this one is a no-op then.
+pub const BUILD_WORKSPACE: &[&str] = &["build", "--workspace", "--all-targets", "--locked"];
+
+/// Runs [`BUILD_WORKSPACE`].
+pub fn build_workspace() -> Result<()> {
+    cargo(BUILD_WORKSPACE)
+}
+
 /// Runs a command, inheriting output; non-zero exit is an error naming the command.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");

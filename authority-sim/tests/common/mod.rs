@@ -103,8 +103,9 @@ pub fn appeal(media: &[u8], lookup_seed: u8) -> CreateAppeal {
             content_type: "video/webm".into(),
         },
         lookup_id: hex::encode([lookup_seed; 32]).parse().unwrap(),
-        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 15).unwrap(),
+        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 15),
         continuation_of: None,
+        visit_id: None,
     }
 }
 

@@ -35,12 +35,34 @@ pub struct NewAppeal {
     pub media: MediaRef,
     /// Lookup id of the secret code.
     pub lookup_id: LookupId,
-    /// Expected answer date.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date ([`crate::calendar::expected_answer_date`]); `None` when no
+    /// calendar covers it, stored as `''` (see [`NOT_COVERED`]).
+    pub expected_answer_date: Option<NaiveDate>,
     /// Continued appeal.
     pub continuation_of: Option<Uuid>,
     /// Reception ticket.
     pub ticket: Option<String>,
+    /// The reception journal entry (visit, 003 p.22) whose ticket started the session.
+    pub visit_id: Option<Uuid>,
+}
+
+/// What the `appeals.expected_answer_date` column holds when no calendar covered the date
+/// ("not covered": the receipt printed no date). The column is `TEXT NOT NULL` since schema 1
+/// and making it nullable would mean rebuilding the table, so "no date" is the empty string.
+pub const NOT_COVERED: &str = "";
+
+/// The `appeals.expected_answer_date` column value of a date: `YYYY-MM-DD`, or [`NOT_COVERED`].
+pub fn expected_to_column(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Reads the `appeals.expected_answer_date` column: [`NOT_COVERED`] is `None`.
+pub fn expected_from_column(s: &str) -> Result<Option<NaiveDate>, chrono::ParseError> {
+    if s == NOT_COVERED {
+        Ok(None)
+    } else {
+        s.parse().map(Some)
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
@@ -77,8 +99,8 @@ pub fn commit_appeal(
         })?;
     tx.execute(
         "INSERT INTO appeals (id, registration_number, booth_id, year, seq, applicant_json, addressee_id, kind,
-             complaint_json, language, recorded_at, duration_ms, lookup_id, expected_answer_date, continuation_of, ticket)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             complaint_json, language, recorded_at, duration_ms, lookup_id, expected_answer_date, continuation_of, ticket, visit_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             new.id.to_string(),
             registration_number.to_string(),
@@ -93,9 +115,10 @@ pub fn commit_appeal(
             ts(new.recorded_at),
             new.duration_ms,
             new.lookup_id.as_str(),
-            new.expected_answer_date.to_string(),
+            expected_to_column(new.expected_answer_date),
             new.continuation_of.map(|u| u.to_string()),
             new.ticket,
+            new.visit_id.map(|u| u.to_string()),
         ],
     )?;
     super::outbox::insert_sealed(tx, new.id, &new.media, new.recorded_at)?;
@@ -115,6 +138,7 @@ pub fn commit_appeal(
         expected_answer_date: new.expected_answer_date,
         continuation_of: new.continuation_of,
         ticket: new.ticket.clone(),
+        visit_id: new.visit_id,
     })
 }
 
@@ -140,16 +164,19 @@ pub struct StoredAppeal {
     pub duration_ms: u32,
     /// Lookup id.
     pub lookup_id: LookupId,
-    /// Expected answer date.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date ([`crate::calendar::expected_answer_date`]); `None` when no
+    /// calendar covers it, stored as `''` (see [`NOT_COVERED`]).
+    pub expected_answer_date: Option<NaiveDate>,
     /// Continued appeal.
     pub continuation_of: Option<Uuid>,
     /// Ticket.
     pub ticket: Option<String>,
+    /// Reception journal entry the appeal came from.
+    pub visit_id: Option<Uuid>,
 }
 
 const COLS: &str = "id, registration_number, applicant_json, addressee_id, kind, language, recorded_at, duration_ms,
-                    lookup_id, expected_answer_date, continuation_of, ticket";
+                    lookup_id, expected_answer_date, continuation_of, ticket, visit_id";
 
 fn corrupt(what: &'static str) -> impl Fn(String) -> StoreError {
     move |detail| StoreError::Corrupt { what, detail }
@@ -168,6 +195,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<StoredAppeal, StoreError>> {
     let expected: String = r.get(9)?;
     let continuation_of: Option<String> = r.get(10)?;
     let ticket: Option<String> = r.get(11)?;
+    let visit_id: Option<String> = r.get(12)?;
     Ok((|| {
         Ok(StoredAppeal {
             id: id
@@ -191,14 +219,17 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<StoredAppeal, StoreError>> {
             lookup_id: lookup_id
                 .parse()
                 .map_err(|_| corrupt("lookup id")(String::new()))?,
-            expected_answer_date: expected
-                .parse()
-                .map_err(|e: chrono::ParseError| corrupt("expected date")(e.to_string()))?,
+            expected_answer_date: expected_from_column(&expected)
+                .map_err(|e| corrupt("expected date")(e.to_string()))?,
             continuation_of: continuation_of
                 .map(|c| c.parse())
                 .transpose()
                 .map_err(|e: uuid::Error| corrupt("continuation_of")(e.to_string()))?,
             ticket,
+            visit_id: visit_id
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(|e: uuid::Error| corrupt("visit_id")(e.to_string()))?,
         })
     })())
 }

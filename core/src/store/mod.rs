@@ -14,6 +14,7 @@
 pub mod appeals;
 pub mod kiosk;
 pub mod outbox;
+pub mod receipts;
 pub mod reception;
 pub mod schema;
 pub mod sync;
@@ -86,6 +87,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the disk (or the database's size limit) is full: the citizen is told to call
+    /// staff, and the sealed recording is kept for a retry.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            StoreError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+
     /// Whether the database was busy past the timeout (the caller may retry later).
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))

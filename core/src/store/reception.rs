@@ -27,8 +27,9 @@
 //! # Contract for the sync agent
 //!
 //! Visits with `sent_at` NULL are waiting for the central service ([`unsent_visits`]); the agent
-//! marks them with [`mark_visit_sent`]. Linking an appeal clears `sent_at`, so the visit is sent
-//! again with its appeal id.
+//! marks them with [`mark_visit_sent_as`], naming the appeal link it sent. Linking an appeal
+//! clears `sent_at`, so the visit is sent again with its appeal id, also when the link was
+//! written while the unlinked visit was on its way.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -518,6 +519,27 @@ pub fn mark_visit_sent(
         params![visit_id.to_string(), ts(at)],
     )?;
     Ok(())
+}
+
+/// Marks a visit as accepted by the central service with the appeal link `sent_appeal_id`
+/// that was sent, unless the link changed since the visit was read (an appeal was linked
+/// while the visit was on its way): then it stays unsent and goes again with its appeal.
+/// Returns whether it was marked.
+pub fn mark_visit_sent_as(
+    tx: &Transaction<'_>,
+    visit_id: Uuid,
+    sent_appeal_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "UPDATE visits SET sent_at = ?2 WHERE id = ?1 AND appeal_id IS ?3",
+        params![
+            visit_id.to_string(),
+            ts(at),
+            sent_appeal_id.map(|a| a.to_string())
+        ],
+    )?;
+    Ok(n == 1)
 }
 
 /// Removes journal entries created before `before` that the central service already has
@@ -1140,6 +1162,37 @@ mod tests {
             .write(|tx| link_visit_to_appeal(tx, Uuid::now_v7(), appeal))
             .expect_err("no visit");
         assert!(matches!(e, StoreError::NotFound { .. }));
+    }
+
+    #[test]
+    fn a_visit_linked_while_on_its_way_is_sent_again_with_its_appeal() {
+        let (_d, mut s) = store();
+        let v = visit();
+        s.write(|tx| insert_visit(tx, &v)).expect("insert");
+        // The agent reads the visit without a link, then an appeal is linked before the
+        // central service answers: that answer must not mark the linked visit sent.
+        let read = s.write(|tx| unsent_visits(tx, 10)).expect("unsent");
+        assert_eq!(read[0].appeal_id, None);
+        let appeal = Uuid::now_v7();
+        assert!(
+            s.write(|tx| link_visit_to_appeal(tx, v.id, appeal))
+                .expect("link")
+        );
+        assert!(
+            !s.write(|tx| mark_visit_sent_as(tx, v.id, None, t0()))
+                .expect("mark")
+        );
+        let again = s.write(|tx| unsent_visits(tx, 10)).expect("unsent");
+        assert_eq!(again[0].appeal_id, Some(appeal));
+        assert!(
+            s.write(|tx| mark_visit_sent_as(tx, v.id, Some(appeal), t0()))
+                .expect("mark")
+        );
+        assert!(
+            s.write(|tx| unsent_visits(tx, 10))
+                .expect("unsent")
+                .is_empty()
+        );
     }
 
     #[test]

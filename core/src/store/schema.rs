@@ -4,13 +4,20 @@
 //! Adding a change: write `upgrade_to_N` (SQL that turns N-1 into N), add it to [`UPGRADES`],
 //! bump [`VERSION`], and freeze a copy of the old schema in `core/tests/schemas/` so the
 //! migration test keeps checking the old path.
+//!
+//! Column notes that the frozen SQL cannot carry:
+//! - `appeals.expected_answer_date TEXT NOT NULL`: `YYYY-MM-DD`, or `''` when no working-day
+//!   calendar covered the date (issue 15: the receipt then prints no date and says it will come
+//!   with the answer). Making the column nullable would mean rebuilding the table, so `''` is
+//!   "none"; read and write it only through `appeals::expected_to_column` and
+//!   `appeals::expected_from_column`.
 
 use rusqlite::Transaction;
 
 use super::StoreError;
 
 /// Current schema version.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Schema version 1: the first schema ever shipped. Frozen; never edit (tests migrate from it).
 pub const V1: &str = r#"
@@ -171,8 +178,25 @@ CREATE INDEX IF NOT EXISTS tickets_visit ON tickets(visit_id, expires_at);
 CREATE INDEX IF NOT EXISTS appeals_ticket ON appeals(ticket);
 "#;
 
+/// Version 4: closed loops of the intake (issue 15).
+/// - `appeals.visit_id`: the reception journal entry (003 p.22) the appeal came from, written in
+///   the same transaction as the appeal by `intake::commit` and sent to the centre with it.
+/// - `receipt_prints`: the receipt print job of every committed appeal, persisted in the commit
+///   transaction, so a crash between the commit and the printout is found at start-up
+///   (reprinted while the citizen may still stand there, otherwise listed as unprinted).
+const UPGRADE_TO_4: &str = r#"
+ALTER TABLE appeals ADD COLUMN visit_id TEXT;
+CREATE INDEX IF NOT EXISTS appeals_visit ON appeals(visit_id);
+CREATE TABLE receipt_prints (
+    appeal_id     TEXT PRIMARY KEY REFERENCES appeals(id),
+    queued_at     TEXT NOT NULL,
+    printed_at    TEXT,
+    unprinted_at  TEXT
+);
+"#;
+
 /// Upgrade steps: `UPGRADES[i]` turns version `i + 1` into `i + 2`.
-const UPGRADES: &[&str] = &[UPGRADE_TO_2, UPGRADE_TO_3];
+const UPGRADES: &[&str] = &[UPGRADE_TO_2, UPGRADE_TO_3, UPGRADE_TO_4];
 
 /// Creates or upgrades the schema inside `tx`. Refuses a database newer than this program
 /// (a rolled-back booth must not write into a schema it does not know).

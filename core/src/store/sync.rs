@@ -79,10 +79,12 @@ pub struct AppealToSend {
     pub media: MediaRef,
     /// Lookup id.
     pub lookup_id: LookupId,
-    /// Expected answer date printed on the receipt.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date printed on the receipt; `None`: no calendar covered it.
+    pub expected_answer_date: Option<NaiveDate>,
     /// Continued appeal.
     pub continuation_of: Option<Uuid>,
+    /// The reception journal entry (visit, 003 p.22) the appeal came from, if any.
+    pub visit_id: Option<Uuid>,
 }
 
 /// Reads the appeal and its outbox media for the central create call.
@@ -100,12 +102,13 @@ pub fn appeal_to_send(tx: &Transaction<'_>, id: Uuid) -> Result<AppealToSend, St
         String,
         Option<String>,
         MediaRef,
+        Option<String>,
     );
     let raw: Option<Raw> = tx
         .query_row(
             "SELECT a.registration_number, a.applicant_json, a.addressee_id, a.kind, a.complaint_json, a.language,
                     a.recorded_at, a.duration_ms, a.lookup_id, a.expected_answer_date, a.continuation_of,
-                    o.file_name, o.sealed_sha256, o.sealed_size, o.content_type
+                    o.file_name, o.sealed_sha256, o.sealed_size, o.content_type, a.visit_id
              FROM appeals a JOIN outbox o ON o.appeal_id = a.id WHERE a.id = ?1",
             [id.to_string()],
             |r| {
@@ -122,6 +125,7 @@ pub fn appeal_to_send(tx: &Transaction<'_>, id: Uuid) -> Result<AppealToSend, St
                     r.get(9)?,
                     r.get(10)?,
                     MediaRef { file_name: r.get(11)?, sealed_sha256: r.get(12)?, sealed_size: r.get(13)?, content_type: r.get(14)? },
+                    r.get(15)?,
                 ))
             },
         )
@@ -139,6 +143,7 @@ pub fn appeal_to_send(tx: &Transaction<'_>, id: Uuid) -> Result<AppealToSend, St
         expected,
         cont,
         media,
+        visit,
     )) = raw
     else {
         return Err(StoreError::NotFound {
@@ -164,11 +169,16 @@ pub fn appeal_to_send(tx: &Transaction<'_>, id: Uuid) -> Result<AppealToSend, St
         duration_ms,
         media,
         lookup_id: lookup_id.parse().map_err(|e| corrupt("lookup id", e))?,
-        expected_answer_date: expected.parse().map_err(|e| corrupt("expected date", e))?,
+        expected_answer_date: super::appeals::expected_from_column(&expected)
+            .map_err(|e| corrupt("expected date", e))?,
         continuation_of: cont
             .map(|c| c.parse())
             .transpose()
             .map_err(|e| corrupt("continuation_of", e))?,
+        visit_id: visit
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|e| corrupt("visit_id", e))?,
     })
 }
 
@@ -450,7 +460,8 @@ pub fn local_view(
         registration_number: reg.parse().map_err(|e| corrupt("registration number", e))?,
         addressee_id,
         recorded_at,
-        expected_answer_date: expected.parse().map_err(|e| corrupt("expected date", e))?,
+        expected_answer_date: super::appeals::expected_from_column(&expected)
+            .map_err(|e| corrupt("expected date", e))?,
         timeline: events,
         answer: answer(tx, appeal_id)?,
         rating: rating(tx, appeal_id)?,
@@ -542,11 +553,13 @@ mod tests {
     fn appeal_to_send_reads_appeal_and_media() {
         let dir = tempfile::tempdir().expect("tmp");
         let mut s = Store::open(&dir.path().join("b.sqlite3")).expect("open");
-        let (new, _) = sample_new_appeal("B1", at("2026-03-20T10:00:00Z"), None);
+        let (mut new, _) = sample_new_appeal("B1", at("2026-03-20T10:00:00Z"), None);
+        new.visit_id = Some(Uuid::now_v7());
         s.write(|tx| appeals::commit_appeal(tx, &new, "ALM01", 3))
             .expect("commit");
         let a = s.read(|tx| appeal_to_send(tx, new.id)).expect("read");
         assert_eq!(a.media, new.media);
+        assert_eq!(a.visit_id, new.visit_id, "the centre learns the visit");
         assert_eq!(a.applicant.as_ref(), Some(&new.applicant));
         assert_eq!(a.registration_number.to_string(), "ALM01-03-2026-000001");
         s.write(|tx| appeals::minimise(tx, new.id, at("2026-03-21T10:00:00Z")))

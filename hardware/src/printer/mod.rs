@@ -14,17 +14,25 @@
 //!   in libusb/libudev. Our [`transport`] writes to a `TcpStream` (connect timeout 1.5 s), the
 //!   Linux `usblp` node of the configured `vid:pid`, a serial device (`path[@baud]`, set to raw
 //!   8N1 by `nix` termios on every open) or a file, with deadlines.
-//! - **Status** ([`status`]): `DLE EOT 1/2/4` before the citizen records and before each print,
-//!   decoded into [`PrinterStatus`] (citizen message key + technician detail).
+//! - **Status** ([`status`]): `DLE EOT 1/2/3/4` before the citizen records and before each
+//!   print, decoded into [`PrinterStatus`] (citizen message key + technician detail in words).
+//! - **Confirmation** ([`exchange`]): a receipt counts as printed only when the printer itself
+//!   says so after the job: the Epson process ID response (`GS ( H`, sent after printing and the
+//!   cut) or, on printers without it, the answer to `GS r 1`. Pending bytes are drained before
+//!   every query and answers are matched to requests, so status bytes an Epson printer sends for
+//!   `DLE EOT` patterns inside image data never shift the status read afterwards.
 //! - **Reprint** ([`reprint`]): every rendered receipt is kept (last `[printer] keep_last`), so a
 //!   failed print can be printed again once the technician fixes the printer.
-//! - **Virtual printer** ([`sim`]): a TCP 9100 server that renders the stream to PNG per cut
-//!   and answers `DLE EOT`; binary `booth-printer-sim`.
+//! - **Virtual printer** ([`sim`]): a TCP 9100 server that renders the stream (rasters, text
+//!   with code pages, QR, barcodes, column images) to one PNG per cut, answers `DLE EOT`, `GS r
+//!   1` and `GS ( H`, and can answer `DLE EOT` inside image data like an Epson TM; binary
+//!   `booth-printer-sim`.
 //!
 //! [`ReceiptPrinter`] is `Send` and owns no device between jobs (each job opens its own
 //! connection), so the kiosk runs it on a worker thread and posts the result back to the UI.
 
 pub mod commands;
+pub mod exchange;
 pub mod receipt;
 pub mod render;
 pub mod reprint;
@@ -39,6 +47,7 @@ use booth_core::code::{RegistrationNumber, SecretCode};
 use booth_core::config::PrinterSection;
 use booth_core::domain::{AppealKind, Language};
 
+pub use exchange::{Completion, Confirmation};
 pub use receipt::{ReceiptData, ReceiptQr, ReceiptQrError, parse_receipt_qr, qr_payload};
 pub use render::{Raster, RenderError, render_receipt};
 pub use reprint::{KeptReceipt, ReprintQueue};
@@ -63,7 +72,9 @@ pub enum PrinterError {
     NoPrinter,
     /// The printer could not be reached (refused, timed out, no such device).
     #[error(
-        "cannot connect to the receipt printer at {target}: {source}; check its power and cable"
+        "cannot reach the receipt printer on {target}: {}; check its power, its cable and \
+         printer.address",
+        transport::plain_io(.source)
     )]
     Connect {
         /// Transport and address.
@@ -71,8 +82,47 @@ pub enum PrinterError {
         /// OS error.
         source: std::io::Error,
     },
+    /// The printer is reachable but does not answer status requests.
+    #[error(
+        "the receipt printer on {target} does not answer (no reply to a status request within \
+         {} ms): check its cable and power, that it is switched on, and that it is an ESC/POS \
+         printer",
+        .waited.as_millis()
+    )]
+    NoAnswer {
+        /// Transport and address.
+        target: String,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
+    /// The printer answers status requests but neither `GS ( H` nor `GS r 1`, so no receipt
+    /// could ever be confirmed printed.
+    #[error(
+        "the receipt printer on {target} answers status requests but cannot confirm printing \
+         (neither GS ( H nor GS r 1 is answered): use an Epson TM-compatible printer"
+    )]
+    NoConfirmation {
+        /// Transport and address.
+        target: String,
+    },
+    /// The printer took the job, still reports itself ready, but never confirmed it: the
+    /// receipt may be incomplete or missing.
+    #[error(
+        "the receipt printer on {target} did not confirm the receipt within {} s although it \
+         reports ready: the receipt may be missing or cut short; it is kept for reprint",
+        .waited.as_secs()
+    )]
+    Unconfirmed {
+        /// Transport and address.
+        target: String,
+        /// How long we waited after the last byte.
+        waited: std::time::Duration,
+    },
     /// The connection broke during a job.
-    #[error("receipt printer at {target} failed while {during}: {source}")]
+    #[error(
+        "the connection to the receipt printer on {target} broke while {during}: {}",
+        transport::plain_io(.source)
+    )]
     Io {
         /// Transport and address.
         target: String,
@@ -82,7 +132,7 @@ pub enum PrinterError {
         source: std::io::Error,
     },
     /// The printer answered but cannot print (paper out, cover open, offline).
-    #[error("receipt printer cannot print: {}", .0.technician_detail())]
+    #[error("the receipt printer cannot print: {}", .0.technician_detail())]
     NotReady(PrinterStatus),
     /// The receipt could not be rendered.
     #[error(transparent)]
@@ -101,10 +151,17 @@ impl PrinterError {
         "printer-unavailable"
     }
 
-    /// The printer status this error implies, for the status API and heartbeats.
+    /// The printer status this error implies, for the status API and heartbeats: a printer
+    /// that answers but failed the job is [`PrinterStatus::Offline`], one that cannot be talked
+    /// to is [`PrinterStatus::NotConnected`]; the reason is the error in words.
     pub fn as_status(&self) -> PrinterStatus {
         match self {
             PrinterError::NotReady(s) => s.clone(),
+            PrinterError::Unconfirmed { .. } | PrinterError::NoConfirmation { .. } => {
+                PrinterStatus::Offline {
+                    detail: self.to_string(),
+                }
+            }
             other => PrinterStatus::NotConnected {
                 reason: other.to_string(),
             },
@@ -112,7 +169,7 @@ impl PrinterError {
     }
 }
 
-/// What a successful print did.
+/// What a confirmed print did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintReport {
     /// Bytes sent to the printer.
@@ -120,15 +177,32 @@ pub struct PrintReport {
     /// Raster height in dots (paper length at 203 dpi: dots / 8 mm); 0 for a reprint, which
     /// sends the kept job without re-rendering.
     pub height_dots: u32,
-    /// Status read after printing (paper may be near its end).
+    /// How the printer confirmed the job.
+    pub confirmation: Confirmation,
+    /// Status read after the confirmation (paper may be near its end, or just ran out).
     pub status_after: PrinterStatus,
-    /// Milliseconds from render start to the printer's answer.
+    /// Milliseconds from render start to the printer's confirmation.
     pub elapsed_ms: u128,
 }
 
-/// Reads the status of the printer at `transport`: `DLE EOT 1`, `2`, `4` on one connection.
-/// Never fails: an unreachable printer is [`PrinterStatus::NotConnected`]; a file transport is
-/// always [`PrinterStatus::Ready`] (a file has no paper to run out of).
+impl PrintReport {
+    /// One line in plain words for `booth-diag` and service mode.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {} bytes, {:.0} mm of paper, {} ms; printer now: {}",
+            self.confirmation.describe(),
+            self.bytes_sent,
+            f64::from(self.height_dots) / 8.0,
+            self.elapsed_ms,
+            self.status_after.technician_detail()
+        )
+    }
+}
+
+/// Reads the status of the printer at `transport`: `DLE EOT 1`, `2`, `3`, `4` on one
+/// connection, after draining anything pending. Never fails: an unreachable or mute printer is
+/// [`PrinterStatus::NotConnected`] with the reason in words; a file transport is always
+/// [`PrinterStatus::Ready`] (a file has no paper to run out of).
 pub fn read_status(transport: &Transport) -> PrinterStatus {
     match transport.connect() {
         Ok(mut conn) => status_on(&mut conn),
@@ -140,14 +214,23 @@ fn status_on(conn: &mut transport::Connection) -> PrinterStatus {
     if !conn.can_read() {
         return PrinterStatus::Ready;
     }
-    let mut bytes = [0u8; 3];
-    for (slot, n) in bytes.iter_mut().zip([1u8, 2, 4]) {
-        match conn.query_status(n) {
-            Ok(b) => *slot = b,
-            Err(e) => return e.as_status(),
-        }
+    exchange::Exchange::new(conn)
+        .status()
+        .unwrap_or_else(|e| e.as_status())
+}
+
+/// A process ID for `GS ( H`: four printable characters from a counter that starts at a
+/// time-derived value, so an answer left over from an earlier run never matches.
+fn next_process_id(counter: &mut u32) -> [u8; 4] {
+    const DIGITS: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    *counter = counter.wrapping_add(1) % (36 * 36 * 36 * 36);
+    let mut n = *counter;
+    let mut id = [b'0'; 4];
+    for slot in id.iter_mut().rev() {
+        *slot = DIGITS[(n % 36) as usize];
+        n /= 36;
     }
-    PrinterStatus::from_status_bytes(bytes[0], bytes[1], bytes[2])
+    id
 }
 
 /// The configured receipt printer with its reprint queue.
@@ -156,6 +239,10 @@ pub struct ReceiptPrinter {
     transport: Transport,
     width_dots: u32,
     kept: ReprintQueue,
+    /// How this printer confirms jobs, learnt at the first job (`None`: not yet known, or the
+    /// connection failed since, and the printer may have been swapped).
+    completion: Option<Completion>,
+    process_ids: u32,
 }
 
 impl ReceiptPrinter {
@@ -168,10 +255,16 @@ impl ReceiptPrinter {
                 message: "must be 576 or 384".into(),
             });
         }
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
+            .unwrap_or(0);
         Ok(ReceiptPrinter {
             transport: Transport::from_config(cfg)?,
             width_dots: cfg.width_dots,
             kept: ReprintQueue::new(cfg.keep_last as usize),
+            completion: None,
+            process_ids: seed,
         })
     }
 
@@ -185,11 +278,36 @@ impl ReceiptPrinter {
         read_status(&self.transport)
     }
 
+    /// How this printer confirms jobs, once a job or [`ReceiptPrinter::probe`] found out.
+    pub fn completion(&self) -> Option<Completion> {
+        self.completion
+    }
+
+    /// Finds out (without printing) whether and how the printer can confirm jobs; see
+    /// [`Completion`]. Fails when the printer cannot print now or cannot confirm at all.
+    pub fn probe(&mut self) -> Result<Completion, PrinterError> {
+        let mut conn = self.transport.connect()?;
+        if !conn.can_read() {
+            return Err(PrinterError::NoConfirmation {
+                target: conn.target().to_owned(),
+            });
+        }
+        let mut ex = exchange::Exchange::new(&mut conn);
+        let status = ex.status()?;
+        if !status.can_print() {
+            return Err(PrinterError::NotReady(status));
+        }
+        let completion = ex.probe(next_process_id(&mut self.process_ids))?;
+        self.completion = Some(completion);
+        Ok(completion)
+    }
+
     /// Renders `receipt`, keeps it for reprint, checks the printer's status, sends the job and
-    /// reads the status again: paper out or cover opened by then counts as not printed. (A real
-    /// printer answers `DLE EOT` while still printing, so a jam later in the job is not seen
-    /// here; the next pre-recording check reports it.) On any error the receipt stays in the
-    /// reprint queue, marked not printed.
+    /// waits for the printer to confirm it ([`exchange`]). `Ok` means the printer confirmed this
+    /// very receipt (printed and cut, with Epson's `GS ( H`); a printer that stops during the
+    /// job (paper out, cover opened at the cut, cutter jam) or stays silent is an error, and
+    /// the receipt stays in the reprint queue marked not printed. A file transport cannot
+    /// confirm: `Ok` with [`Confirmation::Spooled`].
     pub fn print(&mut self, receipt: &ReceiptData) -> Result<PrintReport, PrinterError> {
         let started = Instant::now();
         let raster = render_receipt(receipt, self.width_dots)?;
@@ -226,19 +344,18 @@ impl ReceiptPrinter {
         self.reprint(&regno)
     }
 
-    /// Prints [`sample_receipt`] in `lang` (service-mode printer test). Not kept for reprint.
+    /// Prints [`sample_receipt`] in `lang` (service-mode printer test). Not kept for reprint;
+    /// `Ok` only when the printer confirmed it, as for [`ReceiptPrinter::print`].
     pub fn print_test(&mut self, lang: Language) -> Result<PrintReport, PrinterError> {
         let started = Instant::now();
         let raster = render_receipt(&sample_receipt(lang)?, self.width_dots)?;
         let job =
             commands::receipt_job(&raster).map_err(|e| PrinterError::Commands(e.to_string()))?;
-        let status_after = self.try_send(&job)?;
-        if !status_after.can_print() {
-            return Err(PrinterError::NotReady(status_after));
-        }
+        let (confirmation, status_after) = self.try_send(&job)?;
         Ok(PrintReport {
             bytes_sent: job.len(),
             height_dots: raster.height(),
+            confirmation,
             status_after,
             elapsed_ms: started.elapsed().as_millis(),
         })
@@ -257,19 +374,20 @@ impl ReceiptPrinter {
         started: Instant,
     ) -> Result<PrintReport, PrinterError> {
         let result = self.try_send(job);
-        let printed = result.as_ref().is_ok_and(|s| s.can_print());
-        self.kept.mark(regno, printed);
+        self.kept.mark(regno, result.is_ok());
         match result {
-            Ok(status_after) => {
-                tracing::info!(registration = %regno, bytes = job.len(), status = status_after.as_str(), "receipt printed");
-                if !status_after.can_print() {
-                    // Paper ran out or the cover opened during the job: the end of the receipt
-                    // may be missing, so it counts as not printed.
-                    return Err(PrinterError::NotReady(status_after));
-                }
+            Ok((confirmation, status_after)) => {
+                tracing::info!(
+                    registration = %regno,
+                    bytes = job.len(),
+                    confirmation = confirmation.describe(),
+                    status = status_after.as_str(),
+                    "receipt printed"
+                );
                 Ok(PrintReport {
                     bytes_sent: job.len(),
                     height_dots,
+                    confirmation,
                     status_after,
                     elapsed_ms: started.elapsed().as_millis(),
                 })
@@ -281,14 +399,49 @@ impl ReceiptPrinter {
         }
     }
 
-    fn try_send(&self, job: &[u8]) -> Result<PrinterStatus, PrinterError> {
+    /// One job on one connection: status before, confirmation method (probed once), the job
+    /// with its confirmation request, the wait, and the status after.
+    fn try_send(&mut self, job: &[u8]) -> Result<(Confirmation, PrinterStatus), PrinterError> {
+        let result = self.try_send_once(job);
+        if matches!(
+            result,
+            Err(PrinterError::Connect { .. } | PrinterError::Io { .. } | PrinterError::NoAnswer { .. })
+        ) {
+            // Maybe a different printer is plugged in when it comes back: probe again then.
+            self.completion = None;
+        }
+        result
+    }
+
+    fn try_send_once(&mut self, job: &[u8]) -> Result<(Confirmation, PrinterStatus), PrinterError> {
         let mut conn = self.transport.connect()?;
-        let before = status_on(&mut conn);
+        if !conn.can_read() {
+            conn.send(job, transport::WRITE_TIMEOUT)?;
+            return Ok((Confirmation::Spooled, PrinterStatus::Ready));
+        }
+        let mut ex = exchange::Exchange::new(&mut conn);
+        let before = ex.status()?;
         if !before.can_print() {
             return Err(PrinterError::NotReady(before));
         }
-        conn.send(job, transport::WRITE_TIMEOUT)?;
-        Ok(status_on(&mut conn))
+        let completion = match self.completion {
+            Some(c) => c,
+            None => {
+                let c = ex.probe(next_process_id(&mut self.process_ids))?;
+                tracing::info!(method = c.describe(), "receipt printer confirmation");
+                self.completion = Some(c);
+                c
+            }
+        };
+        let confirmation =
+            ex.print_confirmed(job, completion, next_process_id(&mut self.process_ids))?;
+        // Everything the job provoked arrived before the confirmation: this is the real state.
+        let after = ex.status()?;
+        if confirmation == Confirmation::PaperSensor && !after.can_print() {
+            // Processed is not printed: a printer that stopped right after may not have cut.
+            return Err(PrinterError::NotReady(after));
+        }
+        Ok((confirmation, after))
     }
 }
 
@@ -317,7 +470,7 @@ pub fn sample_receipt(lang: Language) -> Result<ReceiptData, PrinterError> {
 }
 
 /// `booth-diag print-test`: prints a Kazakh sample receipt with the configured printer and
-/// reports what was sent and the status afterwards.
+/// reports how the printer confirmed it and the status afterwards.
 pub fn print_test(cfg: &PrinterSection) -> Result<PrintReport, PrinterError> {
     ReceiptPrinter::from_config(cfg)?.print_test(Language::Kk)
 }

@@ -17,6 +17,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const STATUS_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long writing one receipt (~100 KiB) may take.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// [`Connection::drain`] stops after this long without a byte.
+pub const DRAIN_QUIET: Duration = Duration::from_millis(25);
+/// [`Connection::drain`] never takes longer than this.
+pub const DRAIN_MAX: Duration = Duration::from_millis(300);
 
 /// Baud rate of a serial printer when the address has no `@baud` suffix (the factory default of
 /// most ESC/POS serial printers).
@@ -326,46 +330,50 @@ impl Connection {
         }
     }
 
-    /// Sends `DLE EOT n` and reads the one-byte answer within [`STATUS_TIMEOUT`].
-    pub fn query_status(&mut self, n: u8) -> Result<u8, PrinterError> {
+    /// Reads what the printer has sent, waiting at most `timeout` for the first byte; `Ok(0)`
+    /// when nothing came in time. A closed connection is an error (the printer hung up).
+    pub fn read_some(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, PrinterError> {
         let target = self.target.clone();
         let io = |source| PrinterError::Io {
             target: target.clone(),
-            during: "reading the printer status",
+            during: "reading the printer's answer",
             source,
         };
-        self.send(&super::commands::dle_eot(n), STATUS_TIMEOUT)?;
-        let mut b = [0u8; 1];
+        let timed_out =
+            |e: &std::io::Error| matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
         match &mut self.inner {
             Inner::Tcp(s) => {
-                s.set_read_timeout(Some(STATUS_TIMEOUT)).map_err(io)?;
-                match s.read(&mut b) {
-                    Ok(1) => Ok(b[0]),
-                    Ok(_) => Err(io(std::io::Error::new(
-                        ErrorKind::UnexpectedEof,
-                        "printer closed the connection",
-                    ))),
-                    Err(e) => Err(io(e)),
+                // A zero timeout means "block forever" to the OS: never pass it.
+                s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+                    .map_err(io)?;
+                loop {
+                    match s.read(buf) {
+                        Ok(0) => {
+                            return Err(io(std::io::Error::new(
+                                ErrorKind::UnexpectedEof,
+                                "the printer closed the connection",
+                            )));
+                        }
+                        Ok(n) => return Ok(n),
+                        Err(e) if timed_out(&e) => return Ok(0),
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(e) => return Err(io(e)),
+                    }
                 }
             }
             Inner::Device(f) => {
-                let deadline = Instant::now() + STATUS_TIMEOUT;
+                let deadline = Instant::now() + timeout;
                 loop {
-                    match f.read(&mut b) {
-                        Ok(1) => return Ok(b[0]),
+                    match f.read(buf) {
+                        Ok(n) if n > 0 => return Ok(n),
                         Ok(_) => {}
-                        Err(e)
-                            if e.kind() == ErrorKind::WouldBlock
-                                || e.kind() == ErrorKind::Interrupted => {}
+                        Err(e) if timed_out(&e) || e.kind() == ErrorKind::Interrupted => {}
                         Err(e) => return Err(io(e)),
                     }
                     if Instant::now() >= deadline {
-                        return Err(io(std::io::Error::new(
-                            ErrorKind::TimedOut,
-                            "no answer to DLE EOT",
-                        )));
+                        return Ok(0);
                     }
-                    std::thread::sleep(Duration::from_millis(5));
+                    std::thread::sleep(Duration::from_millis(2));
                 }
             }
             Inner::File(_) => Err(io(std::io::Error::new(
@@ -374,6 +382,58 @@ impl Connection {
             ))),
         }
     }
+
+    /// Throws away whatever the printer sent that nobody asked for yet (answers to status bytes
+    /// hidden in earlier data, automatic status): reads until [`DRAIN_QUIET`] passes without a
+    /// byte, at most [`DRAIN_MAX`] in all. Returns the number of bytes dropped.
+    pub fn drain(&mut self) -> Result<usize, PrinterError> {
+        let started = Instant::now();
+        let mut dropped = 0;
+        let mut buf = [0u8; 256];
+        while started.elapsed() < DRAIN_MAX {
+            match self.read_some(&mut buf, DRAIN_QUIET)? {
+                0 => break,
+                n => dropped += n,
+            }
+        }
+        if dropped > 0 {
+            tracing::debug!(target = %self.target, bytes = dropped, "dropped unrequested printer bytes");
+        }
+        Ok(dropped)
+    }
+
+    /// Drains, sends `DLE EOT n` and reads the one-byte answer within [`STATUS_TIMEOUT`]. A
+    /// printer that sends nothing is [`PrinterError::NoAnswer`].
+    pub fn query_status(&mut self, n: u8) -> Result<u8, PrinterError> {
+        self.drain()?;
+        self.send(&super::commands::dle_eot(n), STATUS_TIMEOUT)?;
+        let mut b = [0u8; 1];
+        match self.read_some(&mut b, STATUS_TIMEOUT)? {
+            1 => Ok(b[0]),
+            _ => Err(PrinterError::NoAnswer {
+                target: self.target.clone(),
+                waited: STATUS_TIMEOUT,
+            }),
+        }
+    }
+}
+
+/// Plain words for an OS error met while talking to the printer, for the technician: what it
+/// means at a booth rather than the OS's wording alone.
+pub fn plain_io(e: &std::io::Error) -> String {
+    let meaning = match e.kind() {
+        ErrorKind::ConnectionRefused => "nothing accepts connections there (printer off, or wrong address or port)",
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => "no answer in time (printer off, cable out, or wrong address)",
+        ErrorKind::NotFound => "no such device (printer unplugged, or wrong address)",
+        ErrorKind::PermissionDenied => "permission denied (the booth user needs the lp/dialout group)",
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => {
+            "the printer dropped the connection (switched off or restarted?)"
+        }
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => "the network cannot reach that address",
+        _ => return e.to_string(),
+    };
+    // The OS wording stays in brackets: it is what a search engine knows.
+    format!("{meaning} [{e}]")
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The recorder: camera and microphone into an encoded, browser-playable file in the RAM
 //! directory, with a live preview for the kiosk window, a hard length limit enforced on the
-//! media timeline, level and speech-presence figures, and playback for the review screen.
+//! media timeline, and level and speech-presence figures.
 //!
 //! ```text
 //!   kiosk                      RecordingHandle                 controller thread
@@ -17,7 +17,6 @@
 
 pub mod encoder;
 mod pipeline;
-pub mod playback;
 pub mod preview;
 
 use std::path::{Path, PathBuf};
@@ -34,7 +33,6 @@ use uuid::Uuid;
 pub use encoder::{
     Container, EncoderChoice, EncoderPreference, LADDER, VideoEncoder, choose_encoder,
 };
-pub use playback::{AudioOutput, Playback, PlaybackEvent};
 pub use preview::{Frame, PreviewSlot};
 
 use crate::camera::Camera;

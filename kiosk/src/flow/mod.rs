@@ -59,8 +59,6 @@ pub enum Screen {
     Countdown,
     /// Recording in progress.
     Recording,
-    /// Play back, re-record or send.
-    Review,
     /// Sealing and committing.
     Finishing,
     /// Registration number, secret code, dates, printer outcome.
@@ -69,6 +67,8 @@ pub enum Screen {
     Continuation,
     /// Thank you, then attract.
     ThankYou,
+    /// "This is not me": the identity from the ticket is wrong; go back to reception.
+    BackToReception,
     /// Secret code keypad (and QR / scanner).
     LookupCode,
     /// Status timeline and answer.
@@ -99,11 +99,11 @@ impl Screen {
             Screen::Check => "check",
             Screen::Countdown => "countdown",
             Screen::Recording => "recording",
-            Screen::Review => "review",
             Screen::Finishing => "finishing",
             Screen::Receipt => "receipt",
             Screen::Continuation => "continuation",
             Screen::ThankYou => "thanks",
+            Screen::BackToReception => "not-me",
             Screen::LookupCode => "lookup",
             Screen::LookupResult => "result",
             Screen::Rating => "rating",
@@ -160,14 +160,16 @@ pub enum Action {
     Kind(AppealKind),
     /// Check screen: start the countdown.
     BeginRecording,
-    /// Recording: "Finish recording" (p.27).
+    /// Recording: "Finish recording": the appeal is sent (003 p.27).
     FinishRecording,
-    /// Review: play back.
-    Play,
-    /// Review: record again.
-    Rerecord,
-    /// Review: send the appeal.
-    Send,
+    /// Recording: discard this take and start again (asks for confirmation first).
+    Discard,
+    /// Recording: yes, discard the take.
+    DiscardConfirm,
+    /// Recording: no, keep recording.
+    DiscardCancel,
+    /// Applicant: the identity from the reception ticket is not mine.
+    NotMe,
     /// Finishing: try the commit again after an error.
     Retry,
     /// Receipt: print again.
@@ -219,9 +221,10 @@ impl Action {
             "kind" => Action::Kind(AppealKind::parse(arg)?),
             "begin" => Action::BeginRecording,
             "finish" => Action::FinishRecording,
-            "play" => Action::Play,
-            "rerecord" => Action::Rerecord,
-            "send" => Action::Send,
+            "discard" => Action::Discard,
+            "discard-confirm" => Action::DiscardConfirm,
+            "discard-cancel" => Action::DiscardCancel,
+            "not-me" => Action::NotMe,
             "retry" => Action::Retry,
             "print-again" => Action::PrintAgain,
             "continue" => Action::Continue,
@@ -402,8 +405,9 @@ pub struct ReceiptData {
     pub recorded_local: String,
     /// The secret code (kept only until the session is wiped).
     pub code: SecretCode,
-    /// Expected answer date.
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date; `None` when no calendar covers it (the receipt says the date comes
+    /// with the answer).
+    pub expected_answer_date: Option<NaiveDate>,
     /// Addressee name in the citizen's language.
     pub addressee: String,
     /// Kind.
@@ -435,7 +439,7 @@ pub struct LookupView {
     /// Recorded at (local text).
     pub recorded_local: String,
     /// Expected answer date.
-    pub expected_answer_date: NaiveDate,
+    pub expected_answer_date: Option<NaiveDate>,
     /// Timeline, oldest first.
     pub timeline: Vec<StatusEvent>,
     /// The answer, when there is one.
@@ -535,8 +539,6 @@ pub enum Event {
     RecordingStarted(Result<(), RecorderError>),
     /// Recording stopped with a take, or failed.
     RecordingStopped(Result<Take, RecorderError>),
-    /// Playback finished.
-    PlaybackDone,
     /// Appeal committed (or not).
     Committed(Result<Box<ReceiptData>, CommitError>),
     /// Printing finished.
@@ -551,6 +553,12 @@ pub enum Event {
     Diagnostics(Diagnostics),
     /// The clock was checked: `None` when it can be trusted.
     ClockChecked(Option<ClockProblem>),
+    /// Effective settings were read again (directory, recording limit): taken on the attract
+    /// screen only, so a session never changes under a citizen.
+    SettingsLoaded(Box<booth_core::settings::Effective>),
+    /// At start-up: a committed appeal whose receipt never printed (the kiosk stopped in
+    /// between), with a replacement code: shown and printed again.
+    ReceiptRecovered(Box<ReceiptData>),
 }
 
 /// What the controller must do. Each effect's result comes back as an [`Event`].
@@ -568,10 +576,8 @@ pub enum Effect {
     StartRecording,
     /// Stop the take → [`Event::RecordingStopped`].
     StopRecording,
-    /// Delete the current take's plaintext (re-record, idle wipe, abandoned session).
+    /// Delete the current take's plaintext (only when the citizen discarded it).
     DiscardRecording,
-    /// Play the take back → [`Event::PlaybackDone`].
-    PlayBack,
     /// Seal the take and commit the appeal → [`Event::Committed`].
     Commit(Box<CommitRequest>),
     /// Print a receipt → [`Event::Printed`].
@@ -595,6 +601,9 @@ pub enum Effect {
     },
     /// Read diagnostics → [`Event::Diagnostics`].
     ReadDiagnostics,
+    /// The session ends (or moves on to a continuation) while this appeal's receipt has not
+    /// printed: the booth gives it up and lists it as unprinted for staff.
+    GiveUpReceipt(Uuid),
     /// The session was wiped: forget everything personal held outside the flow.
     SessionWiped,
 }
@@ -622,6 +631,8 @@ pub struct CommitRequest {
     pub continuation_of: Option<Uuid>,
     /// Reception ticket.
     pub ticket: Option<String>,
+    /// The reception journal entry (003 p.22) whose ticket started the session.
+    pub visit_id: Option<Uuid>,
 }
 
 /// The idle question: shown, with its deadline.
@@ -640,6 +651,17 @@ pub struct RecordingClock {
     pub warned: bool,
     /// Stop already requested (by the citizen or the hard limit).
     pub stopping: bool,
+    /// The stop was asked for by "discard" (confirmed): the take is deleted, not sent.
+    pub discarding: bool,
+}
+
+impl RecordingClock {
+    const IDLE: RecordingClock = RecordingClock {
+        started: None,
+        warned: false,
+        stopping: false,
+        discarding: false,
+    };
 }
 
 /// All state of one citizen's session. Wiped on idle timeout and at the end.
@@ -651,6 +673,11 @@ pub struct Session {
     pub ticket: String,
     /// Ticket accepted (its text).
     pub ticket_ok: Option<String>,
+    /// The reception journal entry of the accepted ticket.
+    pub visit_id: Option<Uuid>,
+    /// Identity fields filled from the reception journal: shown read-only (003 p.22: the
+    /// receptionist identified the citizen by their ID document).
+    pub locked: std::collections::BTreeSet<FieldId>,
     /// A ticket check is running.
     pub ticket_checking: bool,
     /// Consent given.
@@ -683,8 +710,12 @@ pub struct Session {
     pub takes: u32,
     /// The latest finished take.
     pub take: Option<Take>,
-    /// Playback running.
-    pub playing: bool,
+    /// "Discard this take?" is being asked on the recording screen.
+    pub confirm_discard: bool,
+    /// The sent take was (nearly) silent: the receipt screen says so (003 p.26).
+    pub silent_take: bool,
+    /// The receipt on screen was recovered at start-up (no session behind it).
+    pub recovered: bool,
     /// When the current take ended (the appeal's recording time).
     pub take_ended_at: Option<DateTime<Utc>>,
     /// The last commit error (finishing screen).
@@ -812,11 +843,7 @@ impl Flow {
             idle: None,
             last_touch: now,
             screen_since: now,
-            recording: RecordingClock {
-                started: None,
-                warned: false,
-                stopping: false,
-            },
+            recording: RecordingClock::IDLE,
             clock_problem: None,
         }
     }
@@ -934,12 +961,14 @@ impl Flow {
         {
             fx.push(Effect::StopRecording);
         }
-        if self.session.take.is_some() || self.recording.started.is_some() {
-            fx.push(Effect::DiscardRecording);
+        // A wipe never deletes a finished take: the flow sends every take the citizen did not
+        // discard (idle does not apply while recording or committing).
+        if let Some(id) = self.unprinted_receipt() {
+            fx.push(Effect::GiveUpReceipt(id));
         }
         if matches!(
             self.screen,
-            Screen::Check | Screen::Countdown | Screen::Recording | Screen::Review
+            Screen::Check | Screen::Countdown | Screen::Recording
         ) {
             fx.push(Effect::StopPreview);
         }
@@ -955,11 +984,7 @@ impl Flow {
             high_contrast: self.cfg.high_contrast,
             large_type: false,
         };
-        self.recording = RecordingClock {
-            started: None,
-            warned: false,
-            stopping: false,
-        };
+        self.recording = RecordingClock::IDLE;
         self.idle = None;
         self.help_return = None;
         self.go(Screen::Attract, now);
@@ -975,8 +1000,7 @@ impl Flow {
             && !matches!(
                 self.screen,
                 Screen::Countdown | Screen::Recording | Screen::Finishing
-            )
-            && !self.session.playing;
+            );
         if let Some(p) = self.idle {
             if now >= p.wipe_at {
                 tracing::info!(screen = self.screen.name(), "idle timeout: session wiped");
@@ -998,11 +1022,7 @@ impl Flow {
                     >= Duration::from_secs(COUNTDOWN_S) =>
             {
                 self.go(Screen::Recording, now);
-                self.recording = RecordingClock {
-                    started: None,
-                    warned: false,
-                    stopping: false,
-                };
+                self.recording = RecordingClock::IDLE;
                 fx.push(Effect::StartRecording);
             }
             Screen::Recording => {
@@ -1019,11 +1039,20 @@ impl Flow {
                     }
                 }
             }
-            Screen::ThankYou
+            Screen::ThankYou | Screen::BackToReception
                 if now.saturating_duration_since(self.screen_since)
                     >= Duration::from_secs(THANK_YOU_S) =>
             {
                 fx.extend(self.wipe(now));
+            }
+            // A commit that failed (disk full, store busy) is retried by itself while nobody
+            // touches the booth: the take is never given up by a timeout.
+            Screen::Finishing
+                if self.session.commit_error.is_some()
+                    && now.saturating_duration_since(self.last_touch.max(self.screen_since))
+                        >= self.cfg.idle_timeout =>
+            {
+                fx.extend(self.commit(now));
             }
             Screen::LookupCode => {
                 if let Some(t) = self.session.locked_until {
@@ -1106,6 +1135,11 @@ impl Flow {
                     self.session.error = Some("record-unavailable-clock");
                     return Vec::new();
                 }
+                if self.agencies.is_empty() {
+                    // 003 p.25: only connected agencies; none has arrived from the centre yet.
+                    self.session.error = Some("record-unavailable-directory");
+                    return Vec::new();
+                }
                 if self.cfg.ticket_required {
                     self.session.ticket.clear();
                     self.go(S::Ticket, now);
@@ -1144,12 +1178,24 @@ impl Flow {
                 self.go(S::Menu, now);
                 Vec::new()
             }
+            (S::Applicant, Action::ApplicantType(_)) if !self.session.locked.is_empty() => {
+                Vec::new()
+            }
             (S::Applicant, Action::ApplicantType(t)) => {
                 self.session.applicant_type = t;
                 self.session.field_errors.clear();
                 self.session.active_field = Some(self.first_field());
                 Vec::new()
             }
+            (S::Applicant, Action::Field(f)) if self.session.locked.contains(&f) => Vec::new(),
+            (S::Applicant, Action::NotMe) if !self.session.locked.is_empty() => {
+                tracing::info!(
+                    "identity from the ticket refused by the citizen: back to reception"
+                );
+                self.go(S::BackToReception, now);
+                Vec::new()
+            }
+            (S::BackToReception, Action::Done | Action::Next) => self.wipe(now),
             (S::Applicant | S::Complaint, Action::Field(f)) => {
                 self.session.active_field = Some(f);
                 Vec::new()
@@ -1232,22 +1278,34 @@ impl Flow {
                 );
                 vec![Effect::StopPreview]
             }
+            // 003 p.27: "Finish recording" is the sending; the commit follows the stop.
             (S::Recording, Action::FinishRecording)
                 if self.recording.started.is_some() && !self.recording.stopping =>
             {
                 self.recording.stopping = true;
+                self.session.confirm_discard = false;
                 vec![Effect::StopRecording]
             }
-            (S::Review, Action::Play) if !self.session.playing => {
-                self.session.playing = true;
-                vec![Effect::PlayBack]
+            (S::Recording, Action::Discard)
+                if self.recording.started.is_some()
+                    && !self.recording.stopping
+                    && self.rerecords_left() > 0 =>
+            {
+                self.session.confirm_discard = true;
+                Vec::new()
             }
-            (S::Review, Action::Rerecord) if self.rerecords_left() > 0 && !self.session.playing => {
-                self.session.take = None;
-                self.go(S::Countdown, now);
-                vec![Effect::DiscardRecording]
+            (S::Recording, Action::DiscardCancel) => {
+                self.session.confirm_discard = false;
+                Vec::new()
             }
-            (S::Review, Action::Send) if !self.session.playing => self.commit(now),
+            (S::Recording, Action::DiscardConfirm)
+                if self.session.confirm_discard && !self.recording.stopping =>
+            {
+                self.session.confirm_discard = false;
+                self.recording.stopping = true;
+                self.recording.discarding = true;
+                vec![Effect::StopRecording]
+            }
             (S::Finishing, Action::Retry) if self.session.commit_error.is_some() => {
                 self.commit(now)
             }
@@ -1255,6 +1313,11 @@ impl Flow {
                 Some(r) => vec![Effect::Print(Box::new(r.clone()))],
                 None => Vec::new(),
             },
+            // A receipt recovered after a restart has no session to continue.
+            (S::Receipt, Action::Next) if self.session.recovered => {
+                self.go(S::ThankYou, now);
+                Vec::new()
+            }
             (S::Receipt, Action::Next) => {
                 self.go(S::Continuation, now);
                 Vec::new()
@@ -1292,8 +1355,15 @@ impl Flow {
                 self.go(S::Menu, now);
                 fx
             }
+            // Seed 004: satisfaction is rated on an answer; an appeal without one has nothing
+            // to rate yet (the centre refuses such a rating too).
             (S::LookupResult, Action::Next) => {
-                self.go(S::Rating, now);
+                let answered = self
+                    .session
+                    .result
+                    .as_ref()
+                    .is_some_and(|r| r.answer.is_some());
+                self.go(if answered { S::Rating } else { S::ThankYou }, now);
                 Vec::new()
             }
             (S::LookupResult, Action::Back) => {
@@ -1302,7 +1372,7 @@ impl Flow {
                 Vec::new()
             }
             (S::Rating, Action::Rate(r)) if (1..=5).contains(&r) => {
-                let Some(v) = &self.session.result else {
+                let Some(v) = self.session.result.as_ref().filter(|v| v.answer.is_some()) else {
                     return Vec::new();
                 };
                 self.session.rated = Some(r);
@@ -1335,11 +1405,17 @@ impl Flow {
         }
     }
 
+    /// The first field the citizen can type in (identity from the journal is read-only).
     fn first_field(&self) -> FieldId {
-        match self.session.applicant_type {
-            ApplicantType::Individual => FieldId::Surname,
-            ApplicantType::LegalEntity => FieldId::EntityName,
-        }
+        let order: &[FieldId] = match self.session.applicant_type {
+            ApplicantType::Individual => &FieldId::INDIVIDUAL,
+            ApplicantType::LegalEntity => &FieldId::LEGAL,
+        };
+        order
+            .iter()
+            .copied()
+            .find(|f| !self.session.locked.contains(f))
+            .unwrap_or(order[0])
     }
 
     fn enter_check(&mut self, now: Instant) -> Vec<Effect> {
@@ -1412,6 +1488,7 @@ impl Flow {
             recorded_at: take.ended_at,
             continuation_of: self.session.continuation_of,
             ticket: self.session.ticket_ok.clone(),
+            visit_id: self.session.visit_id,
         };
         self.session.commit_error = None;
         self.go(Screen::Finishing, now);
@@ -1493,6 +1570,9 @@ impl Flow {
                 let Some(f) = self.session.active_field else {
                     return Vec::new();
                 };
+                if self.session.locked.contains(&f) && k != Key::Enter {
+                    return Vec::new();
+                }
                 let text = self.session.fields.entry(f).or_default();
                 match k {
                     Key::Text(t) => {
@@ -1509,7 +1589,11 @@ impl Flow {
                         // Enter moves to the next field of the screen.
                         let order = self.field_order();
                         if let Some(i) = order.iter().position(|x| *x == f) {
-                            self.session.active_field = order.get(i + 1).copied().or(Some(f));
+                            self.session.active_field = order[i + 1..]
+                                .iter()
+                                .copied()
+                                .find(|x| !self.session.locked.contains(x))
+                                .or(Some(f));
                         }
                     }
                 }
@@ -1589,51 +1673,52 @@ impl Flow {
                 Vec::new()
             }
             (S::Recording, Event::RecordingStarted(Err(e))) => {
-                self.recording = RecordingClock {
-                    started: None,
-                    warned: false,
-                    stopping: false,
-                };
+                self.recording = RecordingClock::IDLE;
                 self.session.preview_ok = Some(Err(e));
                 self.go(S::Check, now);
                 self.session.error = Some(e.message_key());
                 Vec::new()
             }
+            (S::Recording, Event::RecordingStopped(Ok(_))) if self.recording.discarding => {
+                self.session.takes += 1;
+                self.recording = RecordingClock::IDLE;
+                self.session.take = None;
+                // Back to the check screen (the preview still runs): begin again when ready.
+                self.go(S::Check, now);
+                vec![Effect::DiscardRecording]
+            }
+            // 003 p.27 and p.24: the stop (by "Finish recording" or the 3:00 limit) commits at
+            // once; a citizen who walked away mid-take is sent like any other.
             (S::Recording, Event::RecordingStopped(Ok(take))) => {
                 self.session.takes += 1;
                 self.session.take = Some(take);
                 self.session.take_ended_at = Some(take.ended_at);
-                self.recording = RecordingClock {
-                    started: None,
-                    warned: false,
-                    stopping: false,
-                };
-                self.go(S::Review, now);
-                if take.speech_fraction < self.cfg.min_speech_fraction {
-                    self.session.error = Some("warning-silent");
-                }
-                Vec::new()
+                self.session.silent_take = take.speech_fraction < self.cfg.min_speech_fraction;
+                self.recording = RecordingClock::IDLE;
+                self.commit(now)
             }
             (S::Recording, Event::RecordingStopped(Err(e))) => {
-                self.recording = RecordingClock {
-                    started: None,
-                    warned: false,
-                    stopping: false,
-                };
+                self.recording = RecordingClock::IDLE;
                 self.go(S::Check, now);
                 self.session.error = Some(e.message_key());
                 vec![Effect::DiscardRecording]
             }
-            (S::Review, Event::PlaybackDone) => {
-                self.session.playing = false;
-                Vec::new()
-            }
             (S::Finishing, Event::Committed(Ok(r))) => {
+                let mut fx = Vec::new();
+                if let Some(id) = self.unprinted_receipt() {
+                    fx.push(Effect::GiveUpReceipt(id));
+                }
                 self.session.receipt = Some((*r).clone());
                 self.session.take = None;
                 self.session.print = None;
+                self.session.commit_error = None;
                 self.go(S::Receipt, now);
-                vec![Effect::Print(r)]
+                if self.session.silent_take {
+                    // 003 p.26: an appeal that states no substance is not considered.
+                    self.session.error = Some("warning-silent-sent");
+                }
+                fx.push(Effect::Print(r));
+                fx
             }
             (S::Finishing, Event::Committed(Err(e))) => {
                 tracing::error!(
@@ -1692,6 +1777,21 @@ impl Flow {
                 self.clock_problem = p;
                 Vec::new()
             }
+            (S::Attract, Event::SettingsLoaded(e)) => {
+                self.agencies = e.agencies;
+                self.cfg.max_recording = Duration::from_secs(u64::from(e.max_recording_s));
+                Vec::new()
+            }
+            (S::Attract, Event::ReceiptRecovered(r)) => {
+                self.session.language = r.language;
+                self.session.recovered = true;
+                self.session.receipt = Some((*r).clone());
+                self.session.print = None;
+                self.go(S::Receipt, now);
+                vec![Effect::Print(r)]
+            }
+            // Somebody already uses the booth: the receipt goes to the service-mode list.
+            (_, Event::ReceiptRecovered(r)) => vec![Effect::GiveUpReceipt(r.appeal_id)],
             (_, Event::Diagnostics(d)) => {
                 self.session.diagnostics = d;
                 Vec::new()
@@ -1703,7 +1803,42 @@ impl Flow {
         }
     }
 
+    /// The session's receipt, when it has not printed (yet).
+    fn unprinted_receipt(&self) -> Option<Uuid> {
+        let r = self.session.receipt.as_ref()?;
+        (self.session.print != Some(PrintOutcome::Printed)).then_some(r.appeal_id)
+    }
+
     fn apply_prefill(&mut self, p: Prefill) {
+        self.session.visit_id = p.visit_id.parse().ok();
+        let identity = [
+            FieldId::Surname,
+            FieldId::Name,
+            FieldId::Patronymic,
+            FieldId::Iin,
+            FieldId::Bin,
+            FieldId::EntityName,
+        ];
+        for id in identity {
+            let v = match id {
+                FieldId::Surname => &p.surname,
+                FieldId::Name => &p.name,
+                FieldId::Patronymic => &p.patronymic,
+                FieldId::Iin => &p.iin,
+                FieldId::Bin => match &p.entity {
+                    Some((b, _)) => b,
+                    None => continue,
+                },
+                FieldId::EntityName => match &p.entity {
+                    Some((_, n)) => n,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if !v.is_empty() {
+                self.session.locked.insert(id);
+            }
+        }
         let f = &mut self.session.fields;
         let mut set = |id: FieldId, v: String| {
             if !v.is_empty() {

@@ -26,6 +26,9 @@ fn flow(c: &ManualClock) -> Flow {
     Flow::new(FlowConfig::from_config(&cfg), agencies(), c.monotonic())
 }
 
+/// A reception journal entry id (UUID text, as the store gives it).
+const VISIT: &str = "0192f3a0-0000-7000-8000-000000000001";
+
 struct T {
     c: ManualClock,
     f: Flow,
@@ -74,7 +77,7 @@ impl T {
             vec![Effect::RedeemTicket("123456".into())]
         );
         self.ev(Event::TicketChecked(Ok(Prefill {
-            visit_id: "v1".into(),
+            visit_id: VISIT.into(),
             surname: "Қасымова".into(),
             name: "Әлия".into(),
             ..Prefill::default()
@@ -106,16 +109,21 @@ impl T {
         assert_eq!(self.screen(), Screen::Recording);
         self.ev(Event::RecordingStarted(Ok(())));
     }
-    fn to_review(&mut self) {
+    /// Records 20 s and presses "Finish recording"; returns the commit request the stop led to.
+    fn to_finishing(&mut self) -> CommitRequest {
         self.to_recording();
         self.wait(20);
         assert_eq!(self.tap("finish"), vec![Effect::StopRecording]);
-        self.ev(Event::RecordingStopped(Ok(Take {
+        let fx = self.ev(Event::RecordingStopped(Ok(Take {
             duration_ms: 20_000,
             speech_fraction: 0.6,
             ended_at: Utc::now(),
         })));
-        assert_eq!(self.screen(), Screen::Review);
+        assert_eq!(self.screen(), Screen::Finishing);
+        match fx.as_slice() {
+            [Effect::StopPreview, Effect::Commit(req)] => (**req).clone(),
+            other => panic!("finish did not commit: {other:?}"),
+        }
     }
     fn receipt(&self) -> ReceiptData {
         ReceiptData {
@@ -124,7 +132,7 @@ impl T {
             recorded_at: self.c.now(),
             recorded_local: "20.03.2026 15:00".into(),
             code: SecretCode::generate(),
-            expected_answer_date: NaiveDate::from_ymd_opt(2026, 4, 13).expect("date"),
+            expected_answer_date: NaiveDate::from_ymd_opt(2026, 4, 13),
             addressee: "Алматы қаласының әкімдігі".into(),
             kind: AppealKind::Statement,
             branch_name: "Demo".into(),
@@ -258,6 +266,56 @@ fn ticket_prefills_the_applicant_including_a_legal_entity() {
     assert_eq!(t.f.session().ticket_ok.as_deref(), Some("654321"));
     t.tap("back");
     assert_eq!(t.screen(), Screen::Menu);
+}
+
+#[test]
+fn seed_003_p22_identity_from_the_ticket_is_read_only_with_a_way_back_to_reception() {
+    let mut t = T::new();
+    t.to_applicant();
+    assert!(t.f.session().locked.contains(&FieldId::Surname));
+    assert!(t.f.session().locked.contains(&FieldId::Name));
+    assert!(
+        !t.f.session().locked.contains(&FieldId::Address),
+        "the address is the citizen's"
+    );
+    t.tap("field:surname");
+    assert_ne!(
+        t.f.session().active_field,
+        Some(FieldId::Surname),
+        "a locked field takes no focus"
+    );
+    t.tap("legal");
+    assert_eq!(
+        t.f.session().applicant_type,
+        ApplicantType::Individual,
+        "type fixed by the journal"
+    );
+    t.tap("field:address");
+    t.typ("Алматы");
+    assert_eq!(
+        t.f.session()
+            .fields
+            .get(&FieldId::Address)
+            .map(String::as_str),
+        Some("Алматы")
+    );
+    t.tap("not-me");
+    assert_eq!(t.screen(), Screen::BackToReception);
+    let fx = t.wait(THANK_YOU_S);
+    assert_eq!(t.screen(), Screen::Attract);
+    assert!(fx.contains(&Effect::SessionWiped));
+    // Without a ticket nothing is locked and "not me" means nothing.
+    let mut cfg = Config::default();
+    cfg.kiosk.ticket_required = false;
+    let mut t = T::new();
+    t.f = Flow::new(FlowConfig::from_config(&cfg), agencies(), t.c.monotonic());
+    t.to_menu();
+    t.tap("record");
+    t.tap("agree");
+    assert_eq!(t.screen(), Screen::Applicant);
+    assert!(t.f.session().locked.is_empty());
+    assert!(t.tap("not-me").is_empty());
+    assert_eq!(t.screen(), Screen::Applicant);
 }
 
 #[test]
@@ -428,7 +486,7 @@ fn microphone_check_hears_a_voice() {
 }
 
 #[test]
-fn countdown_then_recording_with_warning_and_hard_stop() {
+fn seed_003_p24_p27_countdown_recording_warning_and_the_hard_stop_sends_the_appeal() {
     let mut t = T::new();
     t.to_check();
     t.tap("begin");
@@ -452,17 +510,23 @@ fn countdown_then_recording_with_warning_and_hard_stop() {
         t.tap("finish").is_empty(),
         "finish after the hard stop does nothing"
     );
-    t.ev(Event::RecordingStopped(Ok(Take {
+    let fx = t.ev(Event::RecordingStopped(Ok(Take {
         duration_ms: 180_000,
         speech_fraction: 0.5,
         ended_at: Utc::now(),
     })));
-    assert_eq!(t.screen(), Screen::Review);
-    assert_eq!(t.f.session().error, None);
+    assert_eq!(
+        t.screen(),
+        Screen::Finishing,
+        "the 3:00 limit sends like Finish"
+    );
+    assert!(
+        matches!(fx.as_slice(), [Effect::StopPreview, Effect::Commit(r)] if r.duration_ms == 180_000)
+    );
 }
 
 #[test]
-fn idle_timeout_does_not_interrupt_recording_nor_greet_its_end() {
+fn idle_timeout_does_not_interrupt_recording_nor_the_commit_nor_greet_the_receipt() {
     let mut t = T::new();
     t.to_recording();
     t.wait(170);
@@ -473,11 +537,18 @@ fn idle_timeout_does_not_interrupt_recording_nor_greet_its_end() {
         speech_fraction: 0.5,
         ended_at: Utc::now(),
     })));
-    assert_eq!(t.screen(), Screen::Review);
+    assert_eq!(t.screen(), Screen::Finishing);
+    t.wait(300);
+    assert!(
+        t.f.idle_prompt().is_none(),
+        "no idle question over a commit"
+    );
+    t.ev(Event::Committed(Ok(Box::new(t.receipt()))));
+    assert_eq!(t.screen(), Screen::Receipt);
     t.wait(1);
     assert!(
         t.f.idle_prompt().is_none(),
-        "the idle clock restarts with the review screen"
+        "the idle clock restarts with the receipt screen"
     );
     t.wait(89);
     assert!(t.f.idle_prompt().is_some());
@@ -508,62 +579,81 @@ fn disk_full_during_recording_discards_and_says_so() {
 }
 
 #[test]
-fn silent_recording_gets_a_warning_in_review() {
+fn seed_003_p26_a_silent_take_is_sent_and_the_receipt_says_it_may_not_be_considered() {
     let mut t = T::new();
     t.to_recording();
     t.wait(10);
     t.tap("finish");
-    t.ev(Event::RecordingStopped(Ok(Take {
+    let fx = t.ev(Event::RecordingStopped(Ok(Take {
         duration_ms: 10_000,
         speech_fraction: 0.01,
         ended_at: Utc::now(),
     })));
-    assert_eq!(t.screen(), Screen::Review);
-    assert_eq!(t.f.session().error, Some("warning-silent"));
+    assert!(matches!(fx.get(1), Some(Effect::Commit(_))), "{fx:?}");
+    t.ev(Event::Committed(Ok(Box::new(t.receipt()))));
+    assert_eq!(t.screen(), Screen::Receipt);
+    assert_eq!(t.f.session().error, Some("warning-silent-sent"));
 }
 
 #[test]
-fn review_plays_back_and_rerecords_up_to_the_limit() {
+fn discard_asks_first_then_deletes_the_take_and_starts_again_up_to_the_limit() {
     let mut t = T::new();
-    t.to_review();
+    t.to_recording();
+    t.wait(5);
     assert_eq!(t.f.rerecords_left(), 2);
-    assert_eq!(t.tap("play"), vec![Effect::PlayBack]);
-    assert!(t.tap("play").is_empty(), "already playing");
-    assert!(t.tap("send").is_empty(), "not while playing");
-    assert!(t.tap("rerecord").is_empty(), "not while playing");
-    t.ev(Event::PlaybackDone);
+    assert!(t.tap("discard").is_empty());
+    assert!(t.f.session().confirm_discard, "asks before deleting");
+    assert!(t.tap("discard-cancel").is_empty());
+    assert!(!t.f.session().confirm_discard);
+    assert_eq!(t.screen(), Screen::Recording, "cancel keeps recording");
+    assert!(
+        t.tap("discard-confirm").is_empty(),
+        "no confirmation without the question"
+    );
     for left in [2, 1] {
         assert_eq!(t.f.rerecords_left(), left);
-        assert_eq!(t.tap("rerecord"), vec![Effect::DiscardRecording]);
-        assert_eq!(t.screen(), Screen::Countdown);
-        t.wait(COUNTDOWN_S);
-        t.ev(Event::RecordingStarted(Ok(())));
-        t.wait(3);
-        t.tap("finish");
-        t.ev(Event::RecordingStopped(Ok(Take {
-            duration_ms: 3_000,
+        t.tap("discard");
+        assert_eq!(t.tap("discard-confirm"), vec![Effect::StopRecording]);
+        assert!(t.tap("finish").is_empty(), "the stop is already a discard");
+        let fx = t.ev(Event::RecordingStopped(Ok(Take {
+            duration_ms: 5_000,
             speech_fraction: 0.5,
             ended_at: Utc::now(),
         })));
+        assert_eq!(fx, vec![Effect::DiscardRecording], "deleted, not sent");
+        assert_eq!(t.screen(), Screen::Check);
+        t.tap("begin");
+        t.wait(COUNTDOWN_S);
+        t.ev(Event::RecordingStarted(Ok(())));
+        t.wait(3);
     }
     assert_eq!(t.f.rerecords_left(), 0);
-    assert!(t.tap("rerecord").is_empty());
-    assert_eq!(t.screen(), Screen::Review);
+    assert!(t.tap("discard").is_empty(), "no discard left");
+    assert!(!t.f.session().confirm_discard);
+    t.tap("finish");
+    let fx = t.ev(Event::RecordingStopped(Ok(Take {
+        duration_ms: 3_000,
+        speech_fraction: 0.5,
+        ended_at: Utc::now(),
+    })));
+    assert!(
+        matches!(fx.get(1), Some(Effect::Commit(_))),
+        "the last take is sent"
+    );
 }
 
 #[test]
-fn send_commits_then_prints_then_offers_continuation() {
+fn seed_003_p27_finish_commits_then_prints_then_offers_continuation() {
     let mut t = T::new();
-    t.to_review();
-    let fx = t.tap("send");
-    assert_eq!(t.screen(), Screen::Finishing);
-    let Some(Effect::Commit(req)) = fx.get(1) else {
-        panic!("{fx:?}")
-    };
-    assert_eq!(fx[0], Effect::StopPreview);
+    let req = t.to_finishing();
     assert_eq!(req.addressee_id, "akimat-almaty");
     assert_eq!(req.duration_ms, 20_000);
     assert_eq!(req.ticket.as_deref(), Some("123456"));
+    assert_eq!(
+        req.visit_id,
+        VISIT.parse().ok(),
+        "003 p.22: the visit goes with the appeal"
+    );
     assert_eq!(req.kind, AppealKind::Statement);
     assert!(req.complaint.is_none());
     assert!(
@@ -599,24 +689,27 @@ fn send_commits_then_prints_then_offers_continuation() {
     t.ev(Event::RecordingStarted(Ok(())));
     t.wait(4);
     t.tap("finish");
-    t.ev(Event::RecordingStopped(Ok(Take {
+    let fx = t.ev(Event::RecordingStopped(Ok(Take {
         duration_ms: 4_000,
         speech_fraction: 0.5,
         ended_at: Utc::now(),
     })));
-    let fx = t.tap("send");
     let Some(Effect::Commit(req)) = fx.get(1) else {
         panic!("{fx:?}")
     };
     assert_eq!(req.continuation_of, Some(r.appeal_id));
     assert_eq!(req.addressee_id, "akimat-almaty", "same addressee");
+    assert_eq!(
+        req.visit_id,
+        VISIT.parse().ok(),
+        "p.24: the continuation comes from the same visit"
+    );
 }
 
 #[test]
 fn disk_full_at_commit_keeps_the_recording_for_retry() {
     let mut t = T::new();
-    t.to_review();
-    t.tap("send");
+    t.to_finishing();
     let fx = t.ev(Event::Committed(Err(CommitError::DiskFull)));
     assert!(fx.is_empty(), "nothing discarded");
     assert_eq!(t.screen(), Screen::Finishing);
@@ -635,8 +728,7 @@ fn disk_full_at_commit_keeps_the_recording_for_retry() {
 #[test]
 fn thank_you_returns_to_attract_by_itself() {
     let mut t = T::new();
-    t.to_review();
-    t.tap("send");
+    t.to_finishing();
     let r = t.receipt();
     t.ev(Event::Committed(Ok(Box::new(r))));
     t.tap("next");
@@ -649,20 +741,91 @@ fn thank_you_returns_to_attract_by_itself() {
 }
 
 #[test]
-fn idle_question_then_wipe_including_an_unfinished_recording() {
+fn seed_003_p27_a_citizen_who_walks_away_mid_take_is_sent_and_only_then_wiped() {
     let mut t = T::new();
-    t.to_review();
+    t.to_recording();
+    // Nobody touches the booth: the take runs to the 3:00 limit and is committed.
+    let fx = t.wait(180);
+    assert!(fx.contains(&Effect::StopRecording), "{fx:?}");
+    let fx = t.ev(Event::RecordingStopped(Ok(Take {
+        duration_ms: 180_000,
+        speech_fraction: 0.4,
+        ended_at: Utc::now(),
+    })));
+    assert!(matches!(fx.get(1), Some(Effect::Commit(_))), "{fx:?}");
+    let r = t.receipt();
+    t.ev(Event::Committed(Ok(Box::new(r.clone()))));
+    t.ev(Event::Printed(PrintOutcome::Printed));
+    assert_eq!(t.screen(), Screen::Receipt);
     t.wait(89);
     assert!(t.f.idle_prompt().is_none());
     t.wait(1);
     assert!(t.f.idle_prompt().is_some(), "asked after 90 s");
     let fx = t.wait(20);
     assert_eq!(t.screen(), Screen::Attract);
-    assert!(fx.contains(&Effect::DiscardRecording), "{fx:?}");
-    assert!(fx.contains(&Effect::StopPreview), "{fx:?}");
+    assert!(
+        !fx.contains(&Effect::DiscardRecording),
+        "a sent take is never discarded: {fx:?}"
+    );
+    assert!(
+        !fx.contains(&Effect::GiveUpReceipt(r.appeal_id)),
+        "it printed"
+    );
     assert!(fx.contains(&Effect::SessionWiped));
     assert!(t.f.session().fields.is_empty());
     assert_eq!(t.f.session().language, Language::Kk);
+}
+
+#[test]
+fn an_idle_wipe_before_recording_has_nothing_to_discard_and_stops_the_camera() {
+    let mut t = T::new();
+    t.to_check();
+    t.wait(110);
+    assert_eq!(t.screen(), Screen::Attract);
+}
+
+#[test]
+fn a_receipt_that_never_printed_is_given_up_when_the_session_ends() {
+    let mut t = T::new();
+    t.to_finishing();
+    let r = t.receipt();
+    t.ev(Event::Committed(Ok(Box::new(r.clone()))));
+    t.ev(Event::Printed(PrintOutcome::Failed(PrinterState::PaperOut)));
+    let fx = t.wait(110);
+    assert_eq!(t.screen(), Screen::Attract);
+    assert!(fx.contains(&Effect::GiveUpReceipt(r.appeal_id)), "{fx:?}");
+}
+
+#[test]
+fn a_failed_commit_is_retried_by_itself_while_nobody_touches_the_booth() {
+    let mut t = T::new();
+    t.to_finishing();
+    t.ev(Event::Committed(Err(CommitError::DiskFull)));
+    let fx = t.wait(90);
+    assert!(matches!(fx.get(1), Some(Effect::Commit(_))), "{fx:?}");
+    assert_eq!(t.screen(), Screen::Finishing);
+    assert!(
+        t.f.idle_prompt().is_none(),
+        "never a wipe over an unsent take"
+    );
+}
+
+#[test]
+fn a_receipt_recovered_at_start_up_is_shown_and_printed_then_ends_the_session() {
+    let mut t = T::new();
+    let r = t.receipt();
+    let fx = t.ev(Event::ReceiptRecovered(Box::new(r.clone())));
+    assert_eq!(fx, vec![Effect::Print(Box::new(r.clone()))]);
+    assert_eq!(t.screen(), Screen::Receipt);
+    t.ev(Event::Printed(PrintOutcome::Printed));
+    t.tap("next");
+    assert_eq!(t.screen(), Screen::ThankYou, "no session to continue");
+    // Somebody is already using the booth: the recovered receipt goes to the service list.
+    let mut t = T::new();
+    t.to_menu();
+    let fx = t.ev(Event::ReceiptRecovered(Box::new(r.clone())));
+    assert_eq!(fx, vec![Effect::GiveUpReceipt(r.appeal_id)]);
+    assert_eq!(t.screen(), Screen::Menu);
 }
 
 #[test]
@@ -774,11 +937,34 @@ fn found(rated: Option<u8>) -> LookupOutcome {
         registration_number: "DEV01-01-2026-000001".into(),
         addressee: "Әкімдік".into(),
         recorded_local: "20.03.2026 15:00".into(),
-        expected_answer_date: NaiveDate::from_ymd_opt(2026, 4, 13).expect("date"),
+        expected_answer_date: NaiveDate::from_ymd_opt(2026, 4, 13),
         timeline: Vec::new(),
-        answer: None,
+        answer: Some(AnswerView {
+            decision: DecisionKind::Satisfied,
+            text: "Жауап".into(),
+            signed_by: "Әкім".into(),
+            signed_on: NaiveDate::from_ymd_opt(2026, 4, 10).expect("date"),
+            documents: Vec::new(),
+        }),
         rated,
     }))
+}
+
+#[test]
+fn seed_004_an_appeal_without_an_answer_is_not_offered_a_rating() {
+    let mut t = T::new();
+    t.to_menu();
+    t.tap("view-answer");
+    t.typ(&valid_code().digits());
+    let LookupOutcome::Found(mut v) = found(None) else {
+        unreachable!()
+    };
+    v.answer = None;
+    t.ev(Event::LookedUp(LookupOutcome::Found(v)));
+    assert_eq!(t.screen(), Screen::LookupResult);
+    t.tap("next");
+    assert_eq!(t.screen(), Screen::ThankYou, "nothing to rate yet");
+    assert!(t.tap("rate:5").is_empty());
 }
 
 #[test]
@@ -834,7 +1020,7 @@ fn result_then_rating_then_thanks() {
     t.typ(&valid_code().digits());
     t.ev(Event::LookedUp(found(None)));
     t.tap("next");
-    assert_eq!(t.screen(), Screen::Rating);
+    assert_eq!(t.screen(), Screen::Rating, "an answered appeal is rated");
     assert!(t.tap("rate:9").is_empty());
     let fx = t.tap("rate:4");
     assert!(matches!(
@@ -914,11 +1100,11 @@ fn every_screen_has_a_distinct_name() {
         Screen::Check,
         Screen::Countdown,
         Screen::Recording,
-        Screen::Review,
         Screen::Finishing,
         Screen::Receipt,
         Screen::Continuation,
         Screen::ThankYou,
+        Screen::BackToReception,
         Screen::LookupCode,
         Screen::LookupResult,
         Screen::Rating,
