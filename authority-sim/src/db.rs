@@ -133,7 +133,7 @@ pub enum VisitLink {
     /// The appeal names this visit, which has not arrived yet.
     NotReceived(Uuid),
     /// The visit.
-    Received(StoredVisit),
+    Received(Box<StoredVisit>),
 }
 
 /// A stored appeal row as the server and the operator see it.
@@ -893,11 +893,13 @@ impl Db {
             Ok((named, row))
         })?;
         Ok(match (named, row) {
-            (_, Some((booth_id, body, received_at))) => VisitLink::Received(StoredVisit {
-                body: serde_json::from_str(&body)?,
-                booth_id,
-                received_at: parse_ts(&received_at),
-            }),
+            (_, Some((booth_id, body, received_at))) => {
+                VisitLink::Received(Box::new(StoredVisit {
+                    body: serde_json::from_str(&body)?,
+                    booth_id,
+                    received_at: parse_ts(&received_at),
+                }))
+            }
             (Some(v), None) => VisitLink::NotReceived(parse_uuid(&v)),
             (None, None) => VisitLink::NoVisit,
         })

@@ -383,16 +383,19 @@ impl ReceptionVisit {
         match link {
             VisitLink::NoVisit => ReceptionVisit::None,
             VisitLink::NotReceived(visit_id) => ReceptionVisit::NotReceived { visit_id },
-            VisitLink::Received(v) => ReceptionVisit::Received {
-                visit_id: v.body.id,
-                appeal_id: v.body.appeal_id,
-                identified_at: v.body.created_at,
-                receptionist: v.body.receptionist,
-                document_kind: v.body.document_kind,
-                document_number_masked: mask_document_number(&v.body.document_number),
-                consent: v.body.consent,
-                booth_id: v.booth_id,
-            },
+            VisitLink::Received(v) => {
+                let v = *v;
+                ReceptionVisit::Received {
+                    visit_id: v.body.id,
+                    appeal_id: v.body.appeal_id,
+                    identified_at: v.body.created_at,
+                    receptionist: v.body.receptionist,
+                    document_kind: v.body.document_kind,
+                    document_number_masked: mask_document_number(&v.body.document_number),
+                    consent: v.body.consent,
+                    booth_id: v.booth_id,
+                }
+            }
         }
     }
 }

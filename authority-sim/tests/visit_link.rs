@@ -37,7 +37,11 @@ fn visit(appeal_id: Option<Uuid>) -> VisitSubmission {
     }
 }
 
-async fn post_visit(booth: &reqwest::Client, s: &RunningServer, v: &VisitSubmission) -> reqwest::Response {
+async fn post_visit(
+    booth: &reqwest::Client,
+    s: &RunningServer,
+    v: &VisitSubmission,
+) -> reqwest::Response {
     booth
         .post(format!("{}/v1/visits", s.url))
         .json(v)
@@ -47,7 +51,12 @@ async fn post_visit(booth: &reqwest::Client, s: &RunningServer, v: &VisitSubmiss
 }
 
 async fn accepted(r: reqwest::Response) -> Accepted {
-    assert_eq!(r.status(), 200, "visit refused: {}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        r.status(),
+        200,
+        "visit refused: {}",
+        r.text().await.unwrap_or_default()
+    );
     r.json().await.unwrap()
 }
 
@@ -60,7 +69,11 @@ async fn problem(r: reqwest::Response, status: u16) -> Problem {
     r.json().await.unwrap()
 }
 
-async fn put_appeal(booth: &reqwest::Client, s: &RunningServer, body: &booth_core::wire::CreateAppeal) {
+async fn put_appeal(
+    booth: &reqwest::Client,
+    s: &RunningServer,
+    body: &booth_core::wire::CreateAppeal,
+) {
     let r = booth
         .put(format!("{}/v1/appeals/{}", s.url, body.id))
         .json(body)
@@ -111,7 +124,13 @@ async fn operator_page_login(s: &RunningServer) -> (reqwest::Client, String) {
 }
 
 /// The operator page of appeal `id` in `lang`, as HTML.
-async fn operator_page(c: &reqwest::Client, cookie: &str, s: &RunningServer, id: Uuid, lang: &str) -> String {
+async fn operator_page(
+    c: &reqwest::Client,
+    cookie: &str,
+    s: &RunningServer,
+    id: Uuid,
+    lang: &str,
+) -> String {
     let r = c
         .get(format!("{}/operator/appeals/{id}?lang={lang}", s.url))
         .header("cookie", cookie)
@@ -154,7 +173,12 @@ async fn appeal_first_then_its_visit_links_and_the_operator_sees_who_identified_
     };
     let acc = accepted(post_visit(&booth, &s, &linked).await).await;
     assert_eq!((acc.id, acc.created), (v.id, false));
-    assert!(!accepted(post_visit(&booth, &s, &linked).await).await.created, "idempotent");
+    assert!(
+        !accepted(post_visit(&booth, &s, &linked).await)
+            .await
+            .created,
+        "idempotent"
+    );
     // A late copy of the unlinked send changes nothing.
     assert!(!accepted(post_visit(&booth, &s, &v).await).await.created);
     let view = operator_view(&s, a.id).await;
@@ -185,7 +209,9 @@ async fn appeal_first_then_its_visit_links_and_the_operator_sees_who_identified_
         assert!(!en.contains(never), "the operator page shows {never:?}");
     }
     let ru = operator_page(&c, &cookie, &s, a.id, "ru").await;
-    assert!(ru.contains("Личность установлена") && ru.contains("Удостоверение личности, •••••5678"));
+    assert!(
+        ru.contains("Личность установлена") && ru.contains("Удостоверение личности, •••••5678")
+    );
     assert!(ru.contains(">отмечено<"));
     let kk = operator_page(&c, &cookie, &s, a.id, "kk").await;
     assert!(kk.contains("Жеке басы анықталды") && kk.contains("Жеке куәлік, •••••5678"));
@@ -203,9 +229,16 @@ async fn appeal_first_then_its_visit_links_and_the_operator_sees_who_identified_
     };
     let p = problem(post_visit(&booth, &s, &changed).await, 409).await;
     assert_eq!(p.code, problem_codes::APPEAL_CONFLICT);
-    assert!(!p.detail.unwrap_or_default().contains("999999999"), "no personal data in errors");
+    assert!(
+        !p.detail.unwrap_or_default().contains("999999999"),
+        "no personal data in errors"
+    );
     let view = operator_view(&s, a.id).await;
-    assert_eq!(view["visit"]["appeal_id"], a.id.to_string(), "the first link stays");
+    assert_eq!(
+        view["visit"]["appeal_id"],
+        a.id.to_string(),
+        "the first link stays"
+    );
     assert_eq!(view["visit"]["document_number_masked"], "•••••5678");
     s.shutdown().await;
 }
@@ -222,7 +255,11 @@ async fn visit_first_then_its_appeal_links_and_an_appeal_without_ticket_says_so(
     // from the branch's reception host rather than the booth that recorded the appeal.
     let mut a = appeal(b"sealed", 0x21);
     let v = visit(Some(a.id));
-    assert!(accepted(post_visit(&branch_server, &s, &v).await).await.created);
+    assert!(
+        accepted(post_visit(&branch_server, &s, &v).await)
+            .await
+            .created
+    );
     a.visit_id = Some(v.id);
     put_appeal(&booth, &s, &a).await;
     let view = operator_view(&s, a.id).await;

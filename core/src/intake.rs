@@ -209,6 +209,45 @@ mod tests {
     }
 
     #[test]
+    fn seed_003_p22_a_visit_of_this_journal_is_linked_and_sent_again_with_its_appeal() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut s = Store::open(&dir.path().join("b.sqlite3")).expect("open");
+        let at = t("2026-12-02T09:50:00Z");
+        let visit = crate::domain::Visit {
+            id: crate::new_id(),
+            document_kind: "id_card".into(),
+            document_number: "012345678".into(),
+            iin: None,
+            surname: "Қасымқызы".parse().expect("name"),
+            name: "Әлия".parse().expect("name"),
+            patronymic: None,
+            entity: None,
+            phone: None,
+            email: None,
+            consent: true,
+            created_at: at,
+            receptionist: "desk1".into(),
+        };
+        s.write(|tx| {
+            reception::insert_visit(tx, &visit)?;
+            reception::mark_visit_sent(tx, visit.id, at)
+        })
+        .expect("visit sent before the appeal");
+        let (mut new, _code) = new_appeal(t("2026-12-02T10:00:00Z"), None);
+        new.visit_id = Some(visit.id);
+        let a = s.write(|tx| commit(tx, &new, "ALM01", 1)).expect("commit");
+        let unsent = s
+            .read(|tx| reception::unsent_visits(tx, 10))
+            .expect("unsent");
+        assert_eq!(
+            unsent.len(),
+            1,
+            "the visit goes to the centre again, now with its appeal"
+        );
+        assert_eq!(unsent[0].appeal_id, Some(a.id));
+    }
+
+    #[test]
     fn rekey_only_while_the_centre_cannot_have_the_old_lookup_id() {
         let dir = tempfile::tempdir().expect("dir");
         let mut s = Store::open(&dir.path().join("b.sqlite3")).expect("open");

@@ -42,7 +42,7 @@ fn demo_receipt(lang: Language) -> Result<ReceiptData, Box<dyn std::error::Error
         addressee: addressee.into(),
         kind: AppealKind::Complaint,
         secret_code: SecretCode::generate(),
-        expected_answer_date: day(12, 14)?,
+        expected_answer_date: Some(day(12, 14)?),
         language: lang,
     })
 }

@@ -97,7 +97,7 @@ pub struct DiagReport {
     pub ram_dir: DiskReport,
     /// Whether systemd reports the clock as NTP-synchronised (`None`: cannot tell).
     pub ntp_synchronized: Option<bool>,
-    /// Printer status, as the printer module reads it.
+    /// Printer status in plain words, as the printer module reads it (`None`: no printer).
     pub printer: Option<String>,
     /// Every verdict.
     pub findings: Vec<Finding>,
@@ -395,7 +395,7 @@ fn printer_check(
     cfg: &Config,
     add: &mut impl FnMut(&'static str, Health, String),
 ) -> Option<String> {
-    use crate::printer::PrinterStatus;
+    use crate::printer::{PrinterStatus, ReceiptPrinter};
     if cfg.printer.transport == "none" {
         add(
             "printer",
@@ -404,17 +404,46 @@ fn printer_check(
         );
         return None;
     }
-    let status = match crate::printer::printer_status(&cfg.printer) {
-        Ok(s) => s,
-        Err(e) => e.as_status(),
+    let mut printer = match ReceiptPrinter::from_config(&cfg.printer) {
+        Ok(p) => p,
+        Err(e) => {
+            add("printer", Health::Unusable, e.to_string());
+            return Some(e.to_string());
+        }
     };
-    let health = match &status {
-        PrinterStatus::Ready => Health::Ok,
-        PrinterStatus::PaperNearEnd => Health::Degraded,
-        _ => Health::Unusable,
+    let target = printer.transport().describe();
+    if cfg.printer.transport == "file" {
+        let message = format!(
+            "{target}: receipts are spooled to a file, never printed or confirmed (development \
+             only)"
+        );
+        add("printer", Health::Degraded, message.clone());
+        return Some(message);
+    }
+    let status = printer.status();
+    let (health, detail) = match &status {
+        PrinterStatus::Ready | PrinterStatus::PaperNearEnd => {
+            // Can receipts be confirmed printed? Asks without printing anything.
+            match printer.probe() {
+                Ok(c) if status == PrinterStatus::Ready => {
+                    (Health::Ok, format!("ready; {}", c.describe()))
+                }
+                Ok(c) => (
+                    Health::Degraded,
+                    format!("{}; {}", status.technician_detail(), c.describe()),
+                ),
+                Err(e) => (Health::Unusable, e.as_status().technician_detail()),
+            }
+        }
+        _ => (Health::Unusable, status.technician_detail()),
     };
-    add("printer", health, format!("{status:?}"));
-    Some(format!("{status:?}"))
+    let message = if detail.contains(&target) {
+        detail
+    } else {
+        format!("{target}: {detail}")
+    };
+    add("printer", health, message.clone());
+    Some(message)
 }
 
 impl DiagReport {

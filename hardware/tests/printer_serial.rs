@@ -71,7 +71,7 @@ fn receipt() -> ReceiptData {
         addressee: "Ұлттық экономика министрлігі".into(),
         kind: AppealKind::Request,
         secret_code: SecretCode::generate(),
-        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 23).expect("valid"),
+        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 23),
         language: Language::Kk,
     }
 }

@@ -35,7 +35,7 @@ fn kazakh_receipt(seq: u32) -> ReceiptData {
         addressee: "Қазақстан Республикасы Әділет министрлігі (Ғ Ң Ө Ұ Ү Һ І)".into(),
         kind: AppealKind::Complaint,
         secret_code: SecretCode::generate(),
-        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 14).expect("valid date"),
+        expected_answer_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 14),
         language: Language::Kk,
     }
 }
@@ -69,6 +69,11 @@ fn kazakh_receipt_over_tcp_prints_a_readable_qr() {
     assert_eq!(printer.status(), PrinterStatus::Ready);
     let report = printer.print(&receipt).expect("receipt prints");
     assert_eq!(report.status_after, PrinterStatus::Ready);
+    assert_eq!(
+        report.confirmation,
+        booth_hardware::printer::Confirmation::ProcessId,
+        "counted printed because the printer confirmed it"
+    );
 
     let pages = printer_sim.state.wait_for_pages(1, Duration::from_secs(10));
     assert_eq!(pages.len(), 1, "one cut, one page");
@@ -82,8 +87,17 @@ fn kazakh_receipt_over_tcp_prints_a_readable_qr() {
     );
     assert!(text.contains("ALM01-03-2026-000127"));
 
-    // The virtual printer drew exactly the raster we rendered (plus the 4-line feed).
-    let raster = render_receipt(&receipt, 576).expect("render");
+    // The virtual printer drew exactly the raster we sent (the rendered one with real-time
+    // command pairs broken by single added dots), plus the 4-line feed.
+    let rendered = render_receipt(&receipt, 576).expect("render");
+    let raster = commands::raster_as_sent(&rendered);
+    let added: u32 = raster
+        .bits()
+        .iter()
+        .zip(rendered.bits())
+        .map(|(a, b)| (a ^ b).count_ones())
+        .sum();
+    assert!(added < 50, "{added} dots added to break DLE sequences");
     let img = image::open(&pages[0]).expect("png").to_luma8();
     assert_eq!(img.height(), raster.height() + 4 * sim::LINE_DOTS as u32);
     for y in 0..raster.height() {

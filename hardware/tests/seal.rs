@@ -96,7 +96,7 @@ fn new_appeal(id: Uuid) -> NewAppeal {
             content_type: String::new(),
         },
         lookup_id: lookup,
-        expected_answer_date: Utc::now().date_naive(),
+        expected_answer_date: Some(Utc::now().date_naive()),
         continuation_of: None,
         ticket: None,
         visit_id: None,

@@ -175,9 +175,11 @@ fn kiosk_records(
         lookup_id: format!("{:0>64}", hex_of(prefill.visit_id))
             .parse()
             .expect("lookup id"),
-        expected_answer_date: now.date_naive(),
+        expected_answer_date: Some(now.date_naive()),
         continuation_of: None,
         ticket: Some(ticket.to_owned()),
+        // The appeal names its visit exactly when the link is written (booth_core::intake).
+        visit_id: link.then_some(prefill.visit_id),
     };
     kiosk
         .write(|tx| {

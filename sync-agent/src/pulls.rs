@@ -44,15 +44,21 @@ fn etag(resp: &reqwest::Response) -> Option<String> {
 }
 
 impl Puller {
-    /// Every pull, then the pushes; stops at the first error (the job backs off).
+    /// Every pull, then the pushes; stops at the first error (the job backs off). A calendar
+    /// the booth refuses does not hold up config, answers and pushes: the last good calendar
+    /// stays, and the refusal is returned after the rest (so `sync-agent status` shows it).
     pub async fn all(&self) -> Result<(), SyncError> {
         self.directory().await?;
-        self.calendar().await?;
+        let refused_calendar = match self.calendar().await {
+            Ok(_) => None,
+            Err(e @ SyncError::BadResponse { .. }) => Some(e),
+            Err(e) => return Err(e),
+        };
         self.config().await?;
         self.answers().await?;
         self.ratings().await?;
         self.visits().await?;
-        Ok(())
+        refused_calendar.map_or(Ok(()), Err)
     }
 
     /// Agency directory with `If-None-Match`; returns whether it changed.
@@ -85,7 +91,12 @@ impl Puller {
         Ok(true)
     }
 
-    /// Working-day calendar with `If-None-Match`; validated before it is stored.
+    /// Working-day calendar with `If-None-Match`; returns whether it changed. Stored only when
+    /// it passes the strict validation of `WorkingCalendar::from_toml` (issue 15: unknown
+    /// weekdays, no holidays, a year without data, duplicate, overlapping or unsorted entries
+    /// are refused) and is not older than the stored one; otherwise refused with the log line
+    /// "central calendar refused; the last good calendar stays in use" and the last good
+    /// calendar stays.
     pub async fn calendar(&self) -> Result<bool, SyncError> {
         let old = self
             .db
@@ -114,9 +125,32 @@ impl Puller {
         }
         let tag = etag(&resp);
         let body = read_limited(resp, CALENDAR_LIMIT, paths::CALENDAR).await?;
-        let text = String::from_utf8(body).map_err(|_| bad("calendar is not UTF-8".into()))?;
-        WorkingCalendar::from_toml(&text)
-            .map_err(|e| bad(format!("calendar does not parse: {e}")))?;
+        let refuse = |reason: String| {
+            // No personal data here: the calendar is public reference data.
+            tracing::warn!(
+                etag = tag.as_deref().unwrap_or("-"),
+                reason = %reason,
+                "central calendar refused; the last good calendar stays in use"
+            );
+            bad(format!("calendar refused: {reason}"))
+        };
+        let text = String::from_utf8(body).map_err(|_| refuse("not UTF-8".into()))?;
+        let cal = WorkingCalendar::from_toml(&text).map_err(|e| refuse(e.to_string()))?;
+        let stored = self
+            .db
+            .read(|tx| kv_get(tx, store_sync::KV_CALENDAR_TOML))
+            .await?
+            .and_then(|t| WorkingCalendar::from_toml(&t).ok());
+        if let Some(old) = stored
+            && cal.version() < old.version()
+        {
+            return Err(refuse(format!(
+                "version {} is older than the stored version {}",
+                cal.version(),
+                old.version()
+            )));
+        }
+        let (version, first, last) = (cal.version(), cal.first_year(), cal.last_year());
         self.db
             .write(move |tx| {
                 kv_set(tx, store_sync::KV_CALENDAR_TOML, &text)?;
@@ -126,7 +160,12 @@ impl Puller {
                 Ok::<_, StoreError>(())
             })
             .await?;
-        tracing::info!("working-day calendar updated");
+        tracing::info!(
+            version,
+            first_year = first,
+            last_year = last,
+            "working-day calendar updated"
+        );
         Ok(true)
     }
 

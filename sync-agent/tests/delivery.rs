@@ -295,7 +295,7 @@ async fn lookups_answer_from_store_then_central_then_offline_and_answers_are_pul
     })
     .await;
 
-    // A rating (kiosk) and a reception visit are sent once and marked sent.
+    // A reception visit is sent once and marked sent.
     let visit = booth_core::Visit {
         id: uuid::Uuid::now_v7(),
         document_kind: "id_card".into(),
@@ -313,40 +313,20 @@ async fn lookups_answer_from_store_then_central_then_offline_and_answers_are_pul
     };
     {
         let mut s = b.store();
-        s.write(|tx| {
-            tx.execute(
-                "INSERT INTO ratings (appeal_id, rating, rated_at) VALUES (?1, 5, ?2)",
-                rusqlite::params![
-                    own_id.to_string(),
-                    booth_core::store::ts(chrono::Utc::now())
-                ],
-            )?;
-            booth_core::store::reception::insert_visit(tx, &visit)
-        })
-        .expect("rating and visit");
+        s.write(|tx| booth_core::store::reception::insert_visit(tx, &visit))
+            .expect("visit");
     }
     assert!(matches!(
         local(&b, Request::SyncNow).await,
         Response::SyncQueued
     ));
-    wait_for(Duration::from_secs(20), "rating and visit sent", || {
+    wait_for(Duration::from_secs(20), "visit sent", || {
         let mut s = b.store();
         s.read(store_sync::unsent_counts)
             .map(|c| c == (0, 0))
             .unwrap_or(false)
     })
     .await;
-    assert_eq!(
-        server
-            .state
-            .db
-            .ratings()
-            .expect("ratings")
-            .iter()
-            .filter(|(id, r, _)| *id == own_id && *r == 5)
-            .count(),
-        1
-    );
     assert_eq!(server.state.db.visit_count().expect("visits"), 1);
 
     // The operator answers our appeal; the pull brings it into the store for the kiosk.
@@ -401,6 +381,43 @@ async fn lookups_answer_from_store_then_central_then_offline_and_answers_are_pul
         }
         other => panic!("own appeal must be found locally with its answer, got {other:?}"),
     }
+
+    // The citizen rates the answer (kiosk); the rating is sent once and marked sent. (A rating
+    // before the answer is refused by the centre: seed 004, see tests/visit_link.rs.)
+    {
+        let mut s = b.store();
+        s.write(|tx| {
+            booth_core::store::kiosk::insert_rating(
+                tx,
+                own_id,
+                booth_core::Rating::new(5).expect("rating"),
+                chrono::Utc::now(),
+            )
+        })
+        .expect("rating");
+    }
+    assert!(matches!(
+        local(&b, Request::SyncNow).await,
+        Response::SyncQueued
+    ));
+    wait_for(Duration::from_secs(20), "rating sent", || {
+        let mut s = b.store();
+        s.read(store_sync::unsent_counts)
+            .map(|c| c == (0, 0))
+            .unwrap_or(false)
+    })
+    .await;
+    assert_eq!(
+        server
+            .state
+            .db
+            .ratings()
+            .expect("ratings")
+            .iter()
+            .filter(|(id, r, _)| *id == own_id && *r == 5)
+            .count(),
+        1
+    );
     match local(
         &b,
         Request::Lookup {

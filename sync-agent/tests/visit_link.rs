@@ -51,9 +51,11 @@ async fn the_appeal_carries_its_visit_and_the_visit_its_appeal_to_the_centre() {
         .expect("visit");
     let cancel = CancellationToken::new();
     let agent = tokio::spawn(sync_agent::agent::run(b.cfg.clone(), cancel.clone()));
-    wait_for(Duration::from_secs(30), "the unlinked visit reaches the centre", || {
-        server.state.db.visit(v.id).expect("db").is_some()
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "the unlinked visit reaches the centre",
+        || server.state.db.visit(v.id).expect("db").is_some(),
+    )
     .await;
     assert_eq!(
         server.state.db.visit(v.id).unwrap().unwrap().body.appeal_id,
@@ -82,7 +84,12 @@ async fn the_appeal_carries_its_visit_and_the_visit_its_appeal_to_the_centre() {
         .write(|tx| {
             appeals::commit_appeal(tx, &new, &branch, number)?;
             reception::link_visit_to_appeal(tx, v.id, appeal_id)?;
-            kiosk::insert_rating(tx, appeal_id, Rating::new(2).expect("rating"), chrono::Utc::now())
+            kiosk::insert_rating(
+                tx,
+                appeal_id,
+                Rating::new(2).expect("rating"),
+                chrono::Utc::now(),
+            )
         })
         .expect("commit");
     assert!(matches!(
@@ -114,12 +121,16 @@ async fn the_appeal_carries_its_visit_and_the_visit_its_appeal_to_the_centre() {
         other => panic!("the centre does not link the appeal to its visit: {other:?}"),
     }
     // The visit is marked sent on the booth (with its link), so it is not sent a third time.
-    wait_for(Duration::from_secs(10), "the linked visit marked sent", || {
-        b.store()
-            .read(|tx| reception::unsent_visits(tx, 10))
-            .expect("unsent")
-            .is_empty()
-    })
+    wait_for(
+        Duration::from_secs(10),
+        "the linked visit marked sent",
+        || {
+            b.store()
+                .read(|tx| reception::unsent_visits(tx, 10))
+                .expect("unsent")
+                .is_empty()
+        },
+    )
     .await;
 
     // The rating was refused with its own code and stays unsent on the booth; it blocked
@@ -130,7 +141,10 @@ async fn the_appeal_carries_its_visit_and_the_visit_its_appeal_to_the_centre() {
         .get("POST /v1/ratings")
         .cloned()
         .unwrap_or_default();
-    assert!(ratings.responses.get(&409).copied().unwrap_or(0) >= 1, "{ratings:?}");
+    assert!(
+        ratings.responses.get(&409).copied().unwrap_or(0) >= 1,
+        "{ratings:?}"
+    );
     assert_eq!(ratings.responses.get(&200), None);
     assert!(server.state.db.ratings().expect("ratings").is_empty());
     let unsent = b

@@ -3,7 +3,8 @@
 //! ```text
 //! booth-diag [--config FILE] [--json]                 report; exit 0 ok, 1 degraded, 2 unusable
 //! booth-diag record --seconds N --out FILE            short test recording with the configured devices
-//! booth-diag print-test                               sample receipt on the configured printer
+//! booth-diag print-test                               sample receipt on the configured printer;
+//!                                                     exit 0 only when the printer confirmed it
 //! ```
 
 use std::path::PathBuf;
@@ -146,15 +147,12 @@ fn main() -> anyhow::Result<ExitCode> {
         Some(Cmd::Record { seconds, out }) => record(cfg, seconds, out, cli.json),
         Some(Cmd::PrintTest) => match booth_hardware::printer::print_test(&cfg.printer) {
             Ok(report) => {
-                say(&format!(
-                    "printed {} bytes, {} dots long, status after: {:?}",
-                    report.bytes_sent, report.height_dots, report.status_after
-                ));
+                say(&format!("test receipt {}", report.describe()));
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
                 tracing::error!(error = %e, "print test failed");
-                eprintln!("print test failed: {e}");
+                eprintln!("test receipt NOT printed: {e}");
                 Ok(ExitCode::from(2))
             }
         },

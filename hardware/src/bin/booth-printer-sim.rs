@@ -1,7 +1,11 @@
 //! `booth-printer-sim`: the virtual receipt printer for the demo, tests across processes and
 //! development without hardware. Listens for ESC/POS on TCP, writes one PNG per cut into
-//! `--out`, answers `DLE EOT` and takes `paper-out on|off` / `cover-open on|off` / `near-end
-//! on|off` / `status` lines on `--control` (see `booth_hardware::printer::sim`).
+//! `--out` (`receipt-NNNNNN-full.png` / `-partial.png`, `-errors` when something was refused or
+//! not drawn, with a `.txt` beside it), answers `DLE EOT`, `GS r 1` and `GS ( H`, and takes
+//! `paper-out|cover-open|near-end|jam|realtime-in-data|process-id on|off`, `at-cut
+//! cover-open|paper-out|jam|none` and `status` lines on `--control` (see
+//! `booth_hardware::printer::sim`). `--answer-in-raster` makes it answer `DLE EOT n` inside image
+//! data like an Epson TM printer.
 
 use std::io::IsTerminal;
 use std::net::TcpListener;
@@ -38,6 +42,16 @@ struct Args {
     /// Start with the paper near its end.
     #[arg(long)]
     near_end: bool,
+    /// Start with the cutter jammed.
+    #[arg(long)]
+    jam: bool,
+    /// Answer DLE EOT n wherever those bytes arrive, inside raster and image data too, as Epson
+    /// TM printers do.
+    #[arg(long, alias = "realtime-in-data")]
+    answer_in_raster: bool,
+    /// Ignore GS ( H process ID requests, like printers without print-completion answers.
+    #[arg(long)]
+    no_process_id: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +68,9 @@ fn main() -> anyhow::Result<()> {
     state.set_paper_out(args.paper_out);
     state.set_cover_open(args.cover_open);
     state.set_near_end(args.near_end);
+    state.set_jam(args.jam);
+    state.set_realtime_in_data(args.answer_in_raster);
+    state.set_process_id(!args.no_process_id);
     let listener = TcpListener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     if let Some(control) = &args.control {
@@ -68,7 +85,14 @@ fn main() -> anyhow::Result<()> {
         });
         tracing::info!(control = %control_addr, "control port listening");
     }
-    tracing::info!(listen = %listener.local_addr()?, out = %args.out.display(), width = args.width, "virtual printer ready");
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        out = %args.out.display(),
+        width = args.width,
+        answer_in_raster = args.answer_in_raster,
+        process_id = !args.no_process_id,
+        "virtual printer ready"
+    );
     sim::serve(listener, &args.out, state)
         .with_context(|| format!("virtual printer on {} failed", args.listen))
 }

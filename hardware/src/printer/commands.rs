@@ -73,9 +73,7 @@ pub const PROCESS_ID_RESPONSE: [u8; 2] = [0x37, 0x22];
 /// `37 22 d1 d2 d3 d4 00` once everything sent before it has been *printed* (a cut included), or
 /// at once when nothing is pending. `id` bytes must be 0x20..=0x7E.
 pub fn process_id_request(id: [u8; 4]) -> [u8; 11] {
-    [
-        0x1d, b'(', b'H', 6, 0, 48, 48, id[0], id[1], id[2], id[3],
-    ]
+    [0x1d, b'(', b'H', 6, 0, 48, 48, id[0], id[1], id[2], id[3]]
 }
 
 /// `GS r 1`: transmit the paper sensor status. Not a real-time command: the printer answers one
@@ -207,7 +205,10 @@ mod tests {
             .sum();
         assert_eq!(added, 3, "one dot per broken pair");
         assert!(
-            sent.bits().iter().zip(raster.bits()).all(|(a, b)| a & b == *b),
+            sent.bits()
+                .iter()
+                .zip(raster.bits())
+                .all(|(a, b)| a & b == *b),
             "dots are only added, never removed"
         );
     }

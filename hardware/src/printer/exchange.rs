@@ -28,12 +28,12 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::PrinterError;
 use super::commands::{
     PAPER_SENSOR_REQUEST, PROCESS_ID_RESPONSE, dle_eot, process_id_request, status_requests_in,
 };
 use super::status::{PrinterStatus, StatusBytes};
 use super::transport::{Connection, STATUS_TIMEOUT, WRITE_TIMEOUT};
-use super::PrinterError;
 
 /// How often the printer's status is polled while waiting for a job's confirmation.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(400);
@@ -82,7 +82,9 @@ impl InboundParser {
             let (item, used) = if b == PROCESS_ID_RESPONSE[0] {
                 match rest {
                     [_, 0x22, d1, d2, d3, d4, 0, ..]
-                        if [*d1, *d2, *d3, *d4].iter().all(|c| (0x20..=0x7e).contains(c)) =>
+                        if [*d1, *d2, *d3, *d4]
+                            .iter()
+                            .all(|c| (0x20..=0x7e).contains(c)) =>
                     {
                         (Inbound::ProcessId([*d1, *d2, *d3, *d4]), 7)
                     }
@@ -386,7 +388,7 @@ mod tests {
             0x03, // GS r 1: near end
             0x10, 0x00, 0x00, 0x0f, // ASB
             0x16, // DLE EOT 2: cover open
-            0x37, 0x41, // not a process ID
+            0x37, 0x80, // not a process ID
         ];
         let want = vec![
             Inbound::Status(0x12),
@@ -395,7 +397,7 @@ mod tests {
             Inbound::AutoStatus([0x10, 0, 0, 0x0f]),
             Inbound::Status(0x16),
             Inbound::Unknown(0x37),
-            Inbound::Unknown(0x41),
+            Inbound::Unknown(0x80),
         ];
         for split in 0..=stream.len() {
             let mut p = InboundParser::new();

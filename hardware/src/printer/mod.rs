@@ -405,7 +405,9 @@ impl ReceiptPrinter {
         let result = self.try_send_once(job);
         if matches!(
             result,
-            Err(PrinterError::Connect { .. } | PrinterError::Io { .. } | PrinterError::NoAnswer { .. })
+            Err(PrinterError::Connect { .. }
+                | PrinterError::Io { .. }
+                | PrinterError::NoAnswer { .. })
         ) {
             // Maybe a different printer is plugged in when it comes back: probe again then.
             self.completion = None;
@@ -464,7 +466,15 @@ pub fn sample_receipt(lang: Language) -> Result<ReceiptData, PrinterError> {
         secret_code: "000000000000"
             .parse::<SecretCode>()
             .map_err(|_| bad("code"))?,
-        expected_answer_date: now.date() + chrono::Days::new(21),
+        // Computed like a real receipt's (15 working days, built-in calendar), so a test print
+        // past the calendar shows the "date will come with the answer" line, never a guess.
+        expected_answer_date: booth_core::calendar::expected_answer_date(
+            chrono::Utc::now(),
+            booth_core::calendar::kazakhstan_offset(),
+            15,
+            &booth_core::WorkingCalendar::builtin(),
+        )
+        .ok(),
         language: lang,
     })
 }

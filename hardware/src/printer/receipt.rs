@@ -26,8 +26,9 @@ pub struct ReceiptData {
     pub kind: AppealKind,
     /// The citizen's secret code; printed in groups of four and inside the QR code.
     pub secret_code: SecretCode,
-    /// Expected answer date (working-day calendar applied by the caller).
-    pub expected_answer_date: NaiveDate,
+    /// Expected answer date (working-day calendar applied by the caller); `None` when no
+    /// calendar covers it: the receipt then says the date comes with the answer, never a guess.
+    pub expected_answer_date: Option<NaiveDate>,
     /// Language of labels and instructions: the citizen's session language.
     pub language: Language,
 }
@@ -54,6 +55,8 @@ pub struct Labels {
     pub secret_code: &'static str,
     /// "Expected answer by".
     pub expected_answer_date: &'static str,
+    /// In place of the date when no calendar covers it.
+    pub answer_date_later: &'static str,
     /// How to use the code and the QR, and to keep them private.
     pub instructions: &'static str,
 }
@@ -71,6 +74,7 @@ pub fn labels(lang: Language) -> Labels {
             kind: "Үндеу түрі",
             secret_code: "Жауапты көруге арналған құпия код",
             expected_answer_date: "Жауаптың күтілетін мерзімі",
+            answer_date_later: "Күні жауаппен бірге хабарланады",
             instructions: "Жауапты кез келген кабинада көре аласыз: құпия кодты теріңіз немесе \
                            QR-кодты камераға көрсетіңіз. Кодты ешкімге айтпаңыз: бұл жауапқа \
                            қол жеткізетін жалғыз кілт. Түбіртекті сақтаңыз.",
@@ -85,6 +89,7 @@ pub fn labels(lang: Language) -> Labels {
             kind: "Вид обращения",
             secret_code: "Секретный код для просмотра ответа",
             expected_answer_date: "Ожидаемая дата ответа",
+            answer_date_later: "Дата будет сообщена вместе с ответом",
             instructions: "Ответ можно посмотреть в любой кабине: введите секретный код или \
                            покажите QR-код камере. Никому не сообщайте код: это единственный \
                            ключ к ответу. Сохраните квитанцию.",
@@ -99,6 +104,7 @@ pub fn labels(lang: Language) -> Labels {
             kind: "Kind of appeal",
             secret_code: "Secret code to view the answer",
             expected_answer_date: "Expected answer by",
+            answer_date_later: "The date will come with the answer",
             instructions: "You can view the answer at any booth: type the secret code or show \
                            the QR code to the camera. Tell the code to no one: it is the only \
                            key to your answer. Keep this receipt.",

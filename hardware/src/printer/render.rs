@@ -7,8 +7,8 @@ use booth_core::domain::Language;
 
 use super::receipt::{ReceiptData, kind_label, labels, qr_payload};
 
-static REGULAR_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(crate) static REGULAR_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// A receipt cannot be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -412,12 +412,15 @@ pub fn render_receipt(receipt: &ReceiptData, width_dots: u32) -> Result<Raster, 
     );
     c.space(8);
     c.text(&f.regular, 22.0 * kt, l.expected_answer_date, Align::Center);
-    c.text(
-        &f.bold,
-        32.0 * kt,
-        &receipt.expected_answer_date.format("%d.%m.%Y").to_string(),
-        Align::Center,
-    );
+    match receipt.expected_answer_date {
+        Some(d) => c.text(
+            &f.bold,
+            32.0 * kt,
+            &d.format("%d.%m.%Y").to_string(),
+            Align::Center,
+        ),
+        None => c.text(&f.bold, 26.0 * kt, l.answer_date_later, Align::Center),
+    }
     c.space(16);
 
     let payload = qr_payload(&receipt.registration_number, &receipt.secret_code);
@@ -488,6 +491,7 @@ mod tests {
                 kind,
                 secret_code,
                 expected_answer_date,
+                answer_date_later,
                 instructions,
             } = labels(lang);
             let mut all = vec![
@@ -500,6 +504,7 @@ mod tests {
                 kind,
                 secret_code,
                 expected_answer_date,
+                answer_date_later,
                 instructions,
                 sample_addressee(lang),
             ];
@@ -520,6 +525,29 @@ mod tests {
         assert!(huge < normal + 400, "{normal} -> {huge} dots");
         assert_eq!(clip("абв", 3), "абв");
         assert_eq!(clip("абвг", 3), "аб…");
+    }
+
+    /// Issue 15: where no calendar covers the answer date the receipt prints "the date will
+    /// come with the answer" in the citizen's language instead of a date, never a guess.
+    #[test]
+    fn a_receipt_without_an_answer_date_prints_the_later_line_instead() {
+        for lang in Language::ALL {
+            let mut r = crate::printer::sample_receipt(lang).expect("sample");
+            r.expected_answer_date = chrono::NaiveDate::from_ymd_opt(2027, 12, 23);
+            let dated = render_receipt(&r, 576).expect("render with a date");
+            r.expected_answer_date = None;
+            let later = render_receipt(&r, 576).expect("render without a date");
+            assert_ne!(
+                dated.bits(),
+                later.bits(),
+                "{lang:?}: the date line differs"
+            );
+            assert!(!labels(lang).answer_date_later.is_empty());
+            assert_eq!(
+                missing_glyphs(labels(lang).answer_date_later),
+                Vec::<char>::new()
+            );
+        }
     }
 
     #[test]

@@ -1,321 +1,120 @@
 //! The virtual receipt printer: a TCP 9100 server that parses the ESC/POS stream, renders what
-//! it would print to one PNG per cut, and answers `DLE EOT` like an Epson printer. Tests, the
-//! demo and `booth-printer-sim` run it; the booth's code cannot tell it from a real printer.
+//! a TM-T20-class printer would print to one PNG per cut, and answers like an Epson printer.
+//! Tests, the demo and `booth-printer-sim` run it; the booth's code cannot tell it from a real
+//! printer.
 //!
-//! Understood commands: `ESC @` (init), `GS v 0 m xL xH yL yH d…` (raster, all four scale
-//! modes), `GS V m` / `GS V m n` (cut), `DLE EOT n` (n = 1..4, answered at once), `ESC d n`,
-//! `ESC J n`, `LF` (feeds), and the usual one- and two-byte settings (`ESC a/E/!/-/3/t/R/M/G/{`,
-//! `ESC 2`, `GS !/B/h/w/H/f/a/L/W`), which are accepted and ignored, as are `GS ( L` / `GS 8 L`
-//! graphics-buffer blocks. Printable bytes are accepted as text but not drawn (the booth never
-//! sends text: receipts are rasters). Any other control byte is garbage: it is logged as an
-//! error with its stream offset, counted in [`SimState::errors`], and skipped; a connection that
-//! sends more than [`MAX_GARBAGE`] garbage bytes is closed. Nothing a client sends can panic the
-//! server (property-tested over random streams).
+//! **What it draws** ([`page`]): `GS v 0` rasters; text mode with code pages PC437, PC866 and
+//! WPC1251 ([`codepage`], which also says what happens to Kazakh letters), fonts A/B,
+//! emphasis, underline, reverse, sizes ×1..×8, alignment and line spacing; `ESC *` column
+//! images; `GS ( k` QR codes; `GS k` barcodes (CODE128, EAN-13/8, CODE39, ITF, CODABAR, CODE93).
+//! Each cut writes `receipt-NNNNNN-full.png` or `receipt-NNNNNN-partial.png` (the cut kind), plus
+//! `receipt-NNNNNN-….txt` with the text lines when the page had text; a page on which bytes were
+//! refused or content was not drawn gets `-errors` in its name and its report lists why
+//! ([`SimState::page_reports`]). Nothing is silently blank.
 //!
-//! While paper-out or cover-open is set the printer is "stopped": raster and feeds are
-//! discarded and a cut writes no PNG, as a real printer prints nothing.
+//! **What it answers**: `DLE EOT 1..4` at once; `GS r 1` (paper sensors) and `GS ( H`
+//! function 48 (process ID, Epson's print-completion answer `37 22 d1 d2 d3 d4 00`) once the
+//! data before them is printed. With [`SimState::set_realtime_in_data`] (`--answer-in-raster`) it
+//! also answers `DLE EOT n` wherever those three bytes arrive, inside raster, image or text
+//! data too, as Epson TM printers do; with [`SimState::set_process_id`] off it ignores `GS ( H`
+//! like printers without it.
+//!
+//! **Faults**: paper-out, cover-open, near-end and a cutter jam can be switched at any time; a
+//! fault can be armed to happen *at the next cut* (`at-cut cover-open|paper-out|jam`), which is
+//! when a citizen or a technician opens a cover. While paper-out, cover-open or jam is set the
+//! printer is "stopped": everything but real-time commands is discarded, a cut writes no PNG and
+//! `GS r`/`GS ( H` are not answered, as a stopped printer prints and answers nothing.
+//!
+//! Any other control byte is garbage: logged with its stream offset, counted in
+//! [`SimState::errors`] and on the page, and skipped; a connection that sends more than
+//! [`MAX_GARBAGE`] garbage bytes is closed. Nothing a client sends can panic the server
+//! (property-tested over random streams).
 //!
 //! **Control port** (`--control ADDR`): one command per line, answered with one line:
-//! `paper-out on|off`, `cover-open on|off`, `near-end on|off` → `ok`; `status` →
-//! `paper-out=off cover-open=off near-end=off pages=N errors=M`; anything else → `error: …`.
+//! `paper-out|cover-open|near-end|jam|realtime-in-data|process-id on|off`, `at-cut
+//! cover-open|paper-out|jam|none` → `ok`; `status` → `paper-out=off cover-open=off near-end=off
+//! jam=off realtime-in-data=off process-id=on at-cut=none pages=N errors=M`; anything else →
+//! `error: …`.
+
+pub mod codepage;
+pub mod page;
+pub mod parse;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::render::Raster;
 use super::status::{
-    OFFLINE_COVER_OPEN, OFFLINE_PAPER_END, PRINTER_OFFLINE, ROLL_NEAR_END, ROLL_PAPER_END,
-    STATUS_FIXED_BITS,
+    ERROR_CUTTER, OFFLINE_COVER_OPEN, OFFLINE_ERROR, OFFLINE_PAPER_END, PRINTER_OFFLINE,
+    ROLL_NEAR_END, ROLL_PAPER_END, STATUS_FIXED_BITS,
+};
+pub use page::{MAX_PAGE_DOTS, Page, PageNotes};
+pub use parse::{
+    BarcodeSetting, Command, CutKind, LINE_DOTS, MAX_RASTER_BYTES, Parser, QrCommand,
+    SimParseError, Style,
 };
 
 /// Garbage bytes one connection may send before the printer hangs up on it.
 pub const MAX_GARBAGE: u64 = 4096;
-/// Longest page in dots (2.5 m of paper); a longer page is discarded with an error.
-pub const MAX_PAGE_DOTS: usize = 20_000;
-/// Dots fed by `LF` and per line of `ESC d n` (the default 1/6 inch line at 203 dpi).
-pub const LINE_DOTS: usize = 34;
-/// Largest raster command accepted, in data bytes.
-pub const MAX_RASTER_BYTES: usize = 8 << 20;
 /// A connection silent this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One parsed ESC/POS command.
+/// A fault armed to happen at the next cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutFault {
+    /// Nothing happens.
+    None,
+    /// The cover is opened just before the cut: no cut, no page, printer stopped.
+    CoverOpen,
+    /// The paper runs out before the cut.
+    PaperOut,
+    /// The cutter jams.
+    Jam,
+}
+
+impl CutFault {
+    fn code(self) -> u8 {
+        match self {
+            CutFault::None => 0,
+            CutFault::CoverOpen => 1,
+            CutFault::PaperOut => 2,
+            CutFault::Jam => 3,
+        }
+    }
+    fn from_code(c: u8) -> CutFault {
+        match c {
+            1 => CutFault::CoverOpen,
+            2 => CutFault::PaperOut,
+            3 => CutFault::Jam,
+            _ => CutFault::None,
+        }
+    }
+    /// The control-port word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutFault::None => "none",
+            CutFault::CoverOpen => "cover-open",
+            CutFault::PaperOut => "paper-out",
+            CutFault::Jam => "jam",
+        }
+    }
+}
+
+/// One page the virtual printer cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `ESC @`.
-    Init,
-    /// `GS v 0`: `width_bytes * height` bytes of packed rows, scaled by `mode`.
-    Raster {
-        /// 0 normal, 1 double width, 2 double height, 3 both (48..51 accepted as 0..3).
-        mode: u8,
-        /// Bytes per row.
-        width_bytes: usize,
-        /// Rows.
-        height: usize,
-        /// Packed rows.
-        data: Vec<u8>,
-    },
-    /// `GS V`.
-    Cut,
-    /// `DLE EOT n`.
-    Status(u8),
-    /// Paper feed in dots.
-    Feed(usize),
-    /// Printable bytes (not drawn).
-    Text(usize),
-    /// A setting the virtual printer accepts and ignores.
-    Ignored(&'static str),
-}
-
-/// A byte sequence the virtual printer refuses.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SimParseError {
-    /// An unknown command or stray control byte at this stream offset (skipped).
-    #[error("garbage byte 0x{byte:02x} at offset {offset}: {what}")]
-    Garbage {
-        /// Offset in the connection's stream.
-        offset: u64,
-        /// The byte.
-        byte: u8,
-        /// Which command was not understood.
-        what: &'static str,
-    },
-    /// A raster command with impossible dimensions (skipped).
-    #[error("raster at offset {offset} refused: {width_bytes} bytes x {height} rows ({why})")]
-    BadRaster {
-        /// Offset in the connection's stream.
-        offset: u64,
-        /// Declared bytes per row.
-        width_bytes: usize,
-        /// Declared rows.
-        height: usize,
-        /// Why.
-        why: &'static str,
-    },
-}
-
-enum Step {
-    Done(Command, usize),
-    Bad(SimParseError, usize),
-    NeedMore,
-}
-
-/// An incremental ESC/POS parser: feed it bytes as they arrive, in any split.
-#[derive(Debug, Default)]
-pub struct Parser {
-    buf: Vec<u8>,
-    offset: u64,
-}
-
-impl Parser {
-    /// A parser at stream offset 0.
-    pub fn new() -> Parser {
-        Parser::default()
-    }
-
-    /// Appends `data` and returns every command (or refused sequence) now complete, in order.
-    pub fn push(&mut self, data: &[u8]) -> Vec<Result<Command, SimParseError>> {
-        self.buf.extend_from_slice(data);
-        let mut out = Vec::new();
-        let mut pos = 0;
-        loop {
-            match step(&self.buf[pos..], self.offset + pos as u64) {
-                Step::Done(cmd, n) => {
-                    out.push(Ok(cmd));
-                    pos += n;
-                }
-                Step::Bad(e, n) => {
-                    out.push(Err(e));
-                    pos += n;
-                }
-                Step::NeedMore => break,
-            }
-        }
-        self.buf.drain(..pos);
-        self.offset += pos as u64;
-        out
-    }
-
-    /// Bytes of an incomplete command still waiting for the rest.
-    pub fn pending(&self) -> usize {
-        self.buf.len()
-    }
-}
-
-fn step(b: &[u8], offset: u64) -> Step {
-    let Some(&first) = b.first() else {
-        return Step::NeedMore;
-    };
-    let garbage = |what| {
-        Step::Bad(
-            SimParseError::Garbage {
-                offset,
-                byte: first,
-                what,
-            },
-            1,
-        )
-    };
-    // Fixed-length command: `len` bytes in total.
-    let fixed = |len: usize, cmd: Command| {
-        if b.len() < len {
-            Step::NeedMore
-        } else {
-            Step::Done(cmd, len)
-        }
-    };
-    match first {
-        0x1b => {
-            let Some(&c) = b.get(1) else {
-                return Step::NeedMore;
-            };
-            match c {
-                b'@' => Step::Done(Command::Init, 2),
-                b'2' => Step::Done(Command::Ignored("ESC 2"), 2),
-                b'd' => match b.get(2) {
-                    Some(&n) => Step::Done(Command::Feed(usize::from(n) * LINE_DOTS), 3),
-                    None => Step::NeedMore,
-                },
-                b'J' => match b.get(2) {
-                    Some(&n) => Step::Done(Command::Feed(usize::from(n)), 3),
-                    None => Step::NeedMore,
-                },
-                b'a' | b'E' | b'!' | b'-' | b'3' | b't' | b'R' | b'M' | b'G' | b'{' | b'V'
-                | b'U' => fixed(3, Command::Ignored("ESC setting")),
-                b'p' => fixed(5, Command::Ignored("ESC p")),
-                _ => garbage("unknown ESC command"),
-            }
-        }
-        0x1d => {
-            let Some(&c) = b.get(1) else {
-                return Step::NeedMore;
-            };
-            match c {
-                b'v' => raster(b, offset),
-                b'V' => {
-                    let Some(&m) = b.get(2) else {
-                        return Step::NeedMore;
-                    };
-                    match m {
-                        0 | 1 | 48 | 49 => Step::Done(Command::Cut, 3),
-                        65 | 66 | 97 | 98 | 103 | 104 => fixed(4, Command::Cut),
-                        _ => garbage("GS V with unknown cut mode"),
-                    }
-                }
-                b'!' | b'B' | b'h' | b'w' | b'H' | b'f' | b'a' | b'b' => {
-                    fixed(3, Command::Ignored("GS setting"))
-                }
-                b'L' | b'W' => fixed(4, Command::Ignored("GS margin")),
-                b'(' | b'8' => {
-                    // GS ( L pL pH ...  /  GS 8 L p1 p2 p3 p4 ...
-                    let Some(&fnc) = b.get(2) else {
-                        return Step::NeedMore;
-                    };
-                    if fnc != b'L' {
-                        return garbage("unknown GS ( / GS 8 function");
-                    }
-                    let (head, len) = if c == b'(' {
-                        let (Some(&l), Some(&h)) = (b.get(3), b.get(4)) else {
-                            return Step::NeedMore;
-                        };
-                        (5, usize::from(l) | usize::from(h) << 8)
-                    } else {
-                        if b.len() < 7 {
-                            return Step::NeedMore;
-                        }
-                        (7, u32::from_le_bytes([b[3], b[4], b[5], b[6]]) as usize)
-                    };
-                    if len > MAX_RASTER_BYTES {
-                        return garbage("graphics block larger than the printer's buffer");
-                    }
-                    fixed(head + len, Command::Ignored("graphics buffer block"))
-                }
-                _ => garbage("unknown GS command"),
-            }
-        }
-        0x10 => {
-            let Some(&c) = b.get(1) else {
-                return Step::NeedMore;
-            };
-            match c {
-                0x04 => {
-                    let Some(&n) = b.get(2) else {
-                        return Step::NeedMore;
-                    };
-                    match n {
-                        1..=4 => Step::Done(Command::Status(n), 3),
-                        7 | 8 | 18 => fixed(4, Command::Ignored("DLE EOT extended status")),
-                        _ => garbage("DLE EOT with unknown n"),
-                    }
-                }
-                0x05 => fixed(3, Command::Ignored("DLE ENQ")),
-                _ => garbage("unknown DLE command"),
-            }
-        }
-        0x0a => Step::Done(Command::Feed(LINE_DOTS), 1),
-        0x00 | 0x0d | 0x09 | 0x0c => Step::Done(Command::Ignored("control byte"), 1),
-        0x20..=0x7e | 0x80..=0xff => {
-            let n = b
-                .iter()
-                .take_while(|x| matches!(x, 0x20..=0x7e | 0x80..=0xff))
-                .count();
-            Step::Done(Command::Text(n), n)
-        }
-        _ => garbage("stray control byte"),
-    }
-}
-
-fn raster(b: &[u8], offset: u64) -> Step {
-    if b.len() < 8 {
-        return Step::NeedMore;
-    }
-    if b[2] != b'0' || !matches!(b[3], 0..=3 | 48..=51) {
-        return Step::Bad(
-            SimParseError::Garbage {
-                offset,
-                byte: b[0],
-                what: "GS v with unknown function or mode",
-            },
-            1,
-        );
-    }
-    let mode = b[3] & 0x03;
-    let width_bytes = usize::from(u16::from_le_bytes([b[4], b[5]]));
-    let height = usize::from(u16::from_le_bytes([b[6], b[7]]));
-    let size = width_bytes * height;
-    let bad = |why| {
-        Step::Bad(
-            SimParseError::BadRaster {
-                offset,
-                width_bytes,
-                height,
-                why,
-            },
-            8,
-        )
-    };
-    if size == 0 {
-        return bad("empty image");
-    }
-    if size > MAX_RASTER_BYTES {
-        return bad("larger than the printer's buffer");
-    }
-    if b.len() < 8 + size {
-        return Step::NeedMore;
-    }
-    Step::Done(
-        Command::Raster {
-            mode,
-            width_bytes,
-            height,
-            data: b[8..8 + size].to_vec(),
-        },
-        8 + size,
-    )
+pub struct PageReport {
+    /// The PNG.
+    pub path: PathBuf,
+    /// Full or partial cut.
+    pub cut: CutKind,
+    /// Height in dots.
+    pub height_dots: u32,
+    /// Text lines, refused bytes and things not drawn on this page.
+    pub notes: PageNotes,
 }
 
 /// Shared, switchable state of one virtual printer, and what it has printed.
@@ -325,19 +124,28 @@ pub struct SimState {
     paper_out: AtomicBool,
     cover_open: AtomicBool,
     near_end: AtomicBool,
+    jam: AtomicBool,
+    realtime_in_data: AtomicBool,
+    process_id: AtomicBool,
+    at_cut: AtomicU8,
     errors: AtomicU64,
-    pages: Mutex<Vec<PathBuf>>,
+    pages: Mutex<Vec<PageReport>>,
     printed: Condvar,
 }
 
 impl SimState {
-    /// A ready printer with paper `width_dots` wide (576 or 384; other multiples of 8 work).
+    /// A ready printer with paper `width_dots` wide (576 or 384; other multiples of 8 work),
+    /// answering `GS ( H`, not answering status bytes inside data.
     pub fn new(width_dots: u32) -> Arc<SimState> {
         Arc::new(SimState {
             width_dots: width_dots.max(8) / 8 * 8,
             paper_out: AtomicBool::new(false),
             cover_open: AtomicBool::new(false),
             near_end: AtomicBool::new(false),
+            jam: AtomicBool::new(false),
+            realtime_in_data: AtomicBool::new(false),
+            process_id: AtomicBool::new(true),
+            at_cut: AtomicU8::new(0),
             errors: AtomicU64::new(0),
             pages: Mutex::new(Vec::new()),
             printed: Condvar::new(),
@@ -359,12 +167,33 @@ impl SimState {
     pub fn set_near_end(&self, on: bool) {
         self.near_end.store(on, Ordering::SeqCst);
     }
-    /// Garbage sequences refused so far, over all connections.
+    /// Sets or clears a cutter jam (an error: the printer goes offline until cleared).
+    pub fn set_jam(&self, on: bool) {
+        self.jam.store(on, Ordering::SeqCst);
+    }
+    /// Answer `DLE EOT n` wherever those bytes arrive, even inside image data (Epson TM
+    /// behaviour), instead of only where a command may start.
+    pub fn set_realtime_in_data(&self, on: bool) {
+        self.realtime_in_data.store(on, Ordering::SeqCst);
+    }
+    /// Answer `GS ( H` process ID requests (on by default; off = a printer without them).
+    pub fn set_process_id(&self, on: bool) {
+        self.process_id.store(on, Ordering::SeqCst);
+    }
+    /// Arms `fault` to happen at the next cut.
+    pub fn arm_at_cut(&self, fault: CutFault) {
+        self.at_cut.store(fault.code(), Ordering::SeqCst);
+    }
+    /// Refused byte sequences and things not drawn so far, over all connections.
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::SeqCst)
     }
     /// PNGs written so far, oldest first.
     pub fn pages(&self) -> Vec<PathBuf> {
+        self.page_reports().into_iter().map(|p| p.path).collect()
+    }
+    /// Reports of the pages written so far, oldest first.
+    pub fn page_reports(&self) -> Vec<PageReport> {
         self.pages.lock().map(|p| p.clone()).unwrap_or_default()
     }
     /// Waits until at least `n` pages exist or `timeout` passes; returns the pages.
@@ -383,11 +212,13 @@ impl SimState {
                 Err(_) => return Vec::new(),
             }
         }
-        pages.clone()
+        pages.iter().map(|p| p.path.clone()).collect()
     }
 
     fn stopped(&self) -> bool {
-        self.paper_out.load(Ordering::SeqCst) || self.cover_open.load(Ordering::SeqCst)
+        self.paper_out.load(Ordering::SeqCst)
+            || self.cover_open.load(Ordering::SeqCst)
+            || self.jam.load(Ordering::SeqCst)
     }
 
     /// The status byte a real printer returns to `DLE EOT n` in the current state.
@@ -395,14 +226,32 @@ impl SimState {
         let paper_out = self.paper_out.load(Ordering::SeqCst);
         let cover = self.cover_open.load(Ordering::SeqCst);
         let near = self.near_end.load(Ordering::SeqCst);
+        let jam = self.jam.load(Ordering::SeqCst);
         let flag = |on: bool, bits: u8| if on { bits } else { 0 };
         STATUS_FIXED_BITS
             | match n {
-                1 => flag(paper_out || cover, PRINTER_OFFLINE),
-                2 => flag(cover, OFFLINE_COVER_OPEN) | flag(paper_out, OFFLINE_PAPER_END),
+                1 => flag(paper_out || cover || jam, PRINTER_OFFLINE),
+                2 => {
+                    flag(cover, OFFLINE_COVER_OPEN)
+                        | flag(paper_out, OFFLINE_PAPER_END)
+                        | flag(jam, OFFLINE_ERROR)
+                }
+                3 => flag(jam, ERROR_CUTTER),
                 4 => flag(near, ROLL_NEAR_END) | flag(paper_out, ROLL_PAPER_END),
                 _ => 0,
             }
+    }
+
+    /// The answer to `GS r 1`: bits 0-1 near end, bits 2-3 paper end.
+    pub fn paper_sensor_byte(&self) -> u8 {
+        let mut b = 0;
+        if self.near_end.load(Ordering::SeqCst) {
+            b |= 0x03;
+        }
+        if self.paper_out.load(Ordering::SeqCst) {
+            b |= 0x0c;
+        }
+        b
     }
 
     fn describe(&self) -> String {
@@ -414,10 +263,15 @@ impl SimState {
             }
         };
         format!(
-            "paper-out={} cover-open={} near-end={} pages={} errors={}",
+            "paper-out={} cover-open={} near-end={} jam={} realtime-in-data={} process-id={} \
+             at-cut={} pages={} errors={}",
             f(&self.paper_out),
             f(&self.cover_open),
             f(&self.near_end),
+            f(&self.jam),
+            f(&self.realtime_in_data),
+            f(&self.process_id),
+            CutFault::from_code(self.at_cut.load(Ordering::SeqCst)).as_str(),
             self.pages().len(),
             self.errors()
         )
@@ -428,11 +282,13 @@ impl SimState {
 #[derive(Debug)]
 pub struct Session {
     parser: Parser,
-    page: Vec<u8>,
+    page: Page,
     state: Arc<SimState>,
     out_dir: PathBuf,
     garbage: u64,
     warned_stopped: bool,
+    /// The last two bytes received, for `DLE EOT` split across reads.
+    tail: Vec<u8>,
 }
 
 impl Session {
@@ -440,26 +296,40 @@ impl Session {
     pub fn new(state: Arc<SimState>, out_dir: &Path) -> Session {
         Session {
             parser: Parser::new(),
-            page: Vec::new(),
+            page: Page::new(state.width_dots as usize),
             state,
             out_dir: out_dir.to_owned(),
             garbage: 0,
             warned_stopped: false,
+            tail: Vec::new(),
         }
     }
 
-    fn stride(&self) -> usize {
-        self.state.width_dots as usize / 8
-    }
-
-    /// Processes received bytes; returns the bytes to answer (status replies).
+    /// Processes received bytes; returns the bytes to answer (status, sensor, process ID).
     pub fn receive(&mut self, data: &[u8]) -> Vec<u8> {
         let mut answer = Vec::new();
+        let realtime_in_data = self.state.realtime_in_data.load(Ordering::SeqCst);
+        if realtime_in_data {
+            // The printer's receive interrupt: every DLE EOT n is answered on arrival.
+            let mut window = std::mem::take(&mut self.tail);
+            let carried = window.len();
+            window.extend_from_slice(data);
+            for (i, w) in window.windows(3).enumerate() {
+                // Sequences entirely inside the carried bytes were answered last time.
+                if i + 3 > carried && w[0] == 0x10 && w[1] == 0x04 && (1..=4).contains(&w[2]) {
+                    answer.push(self.state.status_byte(w[2]));
+                }
+            }
+            let keep = window.len().saturating_sub(2);
+            self.tail = window[keep..].to_vec();
+        }
         for item in self.parser.push(data) {
             match item {
+                Ok(Command::Status(_)) if realtime_in_data => {}
                 Ok(cmd) => self.apply(cmd, &mut answer),
                 Err(e) => {
                     self.garbage += 1;
+                    self.page.add_error();
                     self.state.errors.fetch_add(1, Ordering::SeqCst);
                     tracing::error!(error = %e, "virtual printer refused bytes");
                 }
@@ -479,142 +349,138 @@ impl Session {
     }
 
     fn apply(&mut self, cmd: Command, answer: &mut Vec<u8>) {
-        let stopped = self.state.stopped();
-        match cmd {
-            Command::Status(n) => answer.push(self.state.status_byte(n)),
-            Command::Init => {
-                if !self.page.is_empty() {
-                    tracing::warn!(
-                        rows = self.page.len() / self.stride(),
-                        "ESC @ discarded an uncut page"
-                    );
-                }
-                self.page.clear();
-            }
-            Command::Raster { .. } | Command::Feed(_) | Command::Cut if stopped => {
-                if !self.warned_stopped {
-                    tracing::warn!("printer stopped (paper out or cover open): data discarded");
-                    self.warned_stopped = true;
-                }
-                self.page.clear();
-            }
-            Command::Raster {
-                mode,
-                width_bytes,
-                height,
-                data,
-            } => self.draw(mode, width_bytes, height, &data),
-            Command::Feed(dots) => self.feed(dots),
-            Command::Cut => self.cut(),
-            Command::Text(n) => tracing::debug!(bytes = n, "text-mode bytes accepted, not drawn"),
-            Command::Ignored(what) => tracing::trace!(what, "setting ignored"),
-        }
-        if !stopped {
-            self.warned_stopped = false;
-        }
-    }
-
-    fn grow(&mut self, rows: usize) -> bool {
-        let stride = self.stride();
-        let now = self.page.len() / stride;
-        if now + rows > MAX_PAGE_DOTS {
-            self.state.errors.fetch_add(1, Ordering::SeqCst);
-            tracing::error!(
-                rows = now + rows,
-                "page longer than {MAX_PAGE_DOTS} dots: discarded"
-            );
-            self.page.clear();
-            return false;
-        }
-        self.page.resize((now + rows) * stride, 0);
-        true
-    }
-
-    fn feed(&mut self, dots: usize) {
-        self.grow(dots);
-    }
-
-    fn draw(&mut self, mode: u8, width_bytes: usize, height: usize, data: &[u8]) {
-        let (sx, sy) = (
-            if mode & 1 != 0 { 2 } else { 1 },
-            if mode & 2 != 0 { 2 } else { 1 },
-        );
-        let stride = self.stride();
-        let paper = stride * 8;
-        if width_bytes * 8 * sx > paper {
-            // Real printers clip what is beyond the paper; say so, since we never send it.
-            tracing::warn!(
-                width = width_bytes * 8 * sx,
-                paper,
-                "raster wider than the paper: clipped"
-            );
-        }
-        let top = self.page.len() / stride;
-        if !self.grow(height * sy) {
+        if let Command::Status(n) = cmd {
+            answer.push(self.state.status_byte(n));
             return;
         }
-        for y in 0..height {
-            for xb in 0..width_bytes {
-                let byte = data[y * width_bytes + xb];
-                if byte == 0 {
-                    continue;
+        if self.state.stopped() {
+            if !matches!(cmd, Command::Ignored(_)) {
+                if !self.warned_stopped {
+                    tracing::warn!(
+                        "printer stopped (paper out, cover open or jam): data discarded"
+                    );
+                    self.warned_stopped = true;
                 }
-                for bit in 0..8 {
-                    if byte & (0x80 >> bit) == 0 {
-                        continue;
-                    }
-                    for dy in 0..sy {
-                        for dx in 0..sx {
-                            let x = (xb * 8 + bit) * sx + dx;
-                            if x < paper {
-                                let row = top + y * sy + dy;
-                                self.page[row * stride + x / 8] |= 0x80 >> (x % 8);
-                            }
-                        }
-                    }
+                self.page.discard();
+            }
+            return;
+        }
+        self.warned_stopped = false;
+        match cmd {
+            Command::Init => {
+                if self.page.rows() > 0 {
+                    tracing::warn!(rows = self.page.rows(), "ESC @ after an uncut page");
+                }
+                self.page.reset_modes();
+            }
+            Command::SensorStatus(1) => answer.push(self.state.paper_sensor_byte()),
+            Command::SensorStatus(_) => answer.push(0),
+            Command::ProcessId(id) => {
+                if self.state.process_id.load(Ordering::SeqCst) {
+                    answer.extend_from_slice(&[0x37, 0x22, id[0], id[1], id[2], id[3], 0]);
                 }
             }
+            Command::Cut { kind, feed } => self.cut(kind, feed),
+            Command::NotDrawn(what) => {
+                self.state.errors.fetch_add(1, Ordering::SeqCst);
+                self.page.not_drawn(what);
+            }
+            other => self.page.apply(other),
         }
     }
 
-    fn cut(&mut self) {
-        if self.page.is_empty() {
+    fn cut(&mut self, kind: CutKind, feed: usize) {
+        let fault = CutFault::from_code(self.state.at_cut.swap(0, Ordering::SeqCst));
+        if fault != CutFault::None {
+            match fault {
+                CutFault::CoverOpen => self.state.set_cover_open(true),
+                CutFault::PaperOut => self.state.set_paper_out(true),
+                CutFault::Jam => self.state.set_jam(true),
+                CutFault::None => {}
+            }
+            tracing::warn!(
+                fault = fault.as_str(),
+                "fault at the cut: page not cut, not written"
+            );
+            self.page.discard();
+            return;
+        }
+        let (bits, notes) = self.page.cut(feed);
+        if bits.is_empty() && notes.not_drawn.is_empty() && notes.errors == 0 {
             tracing::info!("cut with nothing printed");
             return;
         }
-        let bits = std::mem::take(&mut self.page);
-        let Some(raster) = Raster::from_packed(self.state.width_dots, bits) else {
+        let width = self.state.width_dots;
+        let raster = if bits.is_empty() {
+            // Something was sent but nothing could be drawn: a page that says so, not a blank.
+            Raster::from_packed(width, vec![0u8; width as usize / 8])
+        } else {
+            Raster::from_packed(width, bits)
+        };
+        let Some(raster) = raster else {
             return;
         };
-        if let Err(e) = self.write_png(&raster) {
+        if let Err(e) = self.write_page(&raster, kind, notes) {
             self.state.errors.fetch_add(1, Ordering::SeqCst);
             tracing::error!(error = %e, dir = %self.out_dir.display(), "virtual printer cannot write the page");
         }
     }
 
-    fn write_png(&self, raster: &Raster) -> std::io::Result<()> {
+    fn write_page(&self, raster: &Raster, kind: CutKind, notes: PageNotes) -> std::io::Result<()> {
         let png = raster.to_png().map_err(std::io::Error::other)?;
         let Ok(mut pages) = self.state.pages.lock() else {
             return Err(std::io::Error::other("page list poisoned"));
         };
-        let name = format!("receipt-{:06}.png", pages.len() + 1);
-        let path = self.out_dir.join(&name);
-        let tmp = self.out_dir.join(format!(".{name}.tmp"));
+        let flagged = notes.errors > 0 || !notes.not_drawn.is_empty();
+        let stem = format!(
+            "receipt-{:06}-{}{}",
+            pages.len() + 1,
+            kind.as_str(),
+            if flagged { "-errors" } else { "" }
+        );
+        let path = self.out_dir.join(format!("{stem}.png"));
+        let tmp = self.out_dir.join(format!(".{stem}.png.tmp"));
         std::fs::write(&tmp, png)?;
         std::fs::rename(&tmp, &path)?;
-        tracing::info!(page = %path.display(), height = raster.height(), "virtual printer cut a page");
-        pages.push(path);
+        if !notes.text.is_empty() || flagged {
+            let mut txt = notes.text.join("\n");
+            txt.push('\n');
+            if flagged {
+                txt.push_str(&format!("\n-- {} refused byte sequence(s)\n", notes.errors));
+                for what in &notes.not_drawn {
+                    txt.push_str(&format!("-- not drawn: {what}\n"));
+                }
+            }
+            std::fs::write(self.out_dir.join(format!("{stem}.txt")), txt)?;
+        }
+        if flagged {
+            tracing::error!(page = %path.display(), refused = notes.errors, not_drawn = notes.not_drawn.len(), "virtual printer cut a page with errors");
+        } else {
+            tracing::info!(page = %path.display(), height = raster.height(), cut = kind.as_str(), "virtual printer cut a page");
+        }
+        pages.push(PageReport {
+            path,
+            cut: kind,
+            height_dots: raster.height(),
+            notes,
+        });
         self.state.printed.notify_all();
         Ok(())
     }
 
-    /// Ends the session: logs an incomplete command and any uncut page.
+    /// Ends the session: logs an incomplete command, refused bytes and any uncut page.
     pub fn finish(self) {
         if self.parser.pending() > 0 {
             self.state.errors.fetch_add(1, Ordering::SeqCst);
             tracing::error!(
                 bytes = self.parser.pending(),
                 "connection closed in the middle of a command"
+            );
+        }
+        if self.garbage > 0 {
+            tracing::error!(
+                refused = self.garbage,
+                "this connection sent bytes the printer refused"
             );
         }
         if !self.page.is_empty() {
@@ -687,6 +553,21 @@ pub fn control_command(state: &SimState, line: &str) -> String {
     };
     match words.as_slice() {
         ["status"] => state.describe(),
+        ["at-cut", fault] => {
+            let fault = match *fault {
+                "cover-open" => CutFault::CoverOpen,
+                "paper-out" => CutFault::PaperOut,
+                "jam" => CutFault::Jam,
+                "none" => CutFault::None,
+                _ => {
+                    return format!(
+                        "error: unknown fault {fault:?} (cover-open, paper-out, jam, none)"
+                    );
+                }
+            };
+            state.arm_at_cut(fault);
+            "ok".into()
+        }
         [what, flag] => match (*what, on(flag)) {
             ("paper-out", Some(v)) => {
                 state.set_paper_out(v);
@@ -698,6 +579,18 @@ pub fn control_command(state: &SimState, line: &str) -> String {
             }
             ("near-end", Some(v)) => {
                 state.set_near_end(v);
+                "ok".into()
+            }
+            ("jam", Some(v)) => {
+                state.set_jam(v);
+                "ok".into()
+            }
+            ("realtime-in-data", Some(v)) => {
+                state.set_realtime_in_data(v);
+                "ok".into()
+            }
+            ("process-id", Some(v)) => {
+                state.set_process_id(v);
                 "ok".into()
             }
             _ => format!("error: unknown command {line:?}"),
@@ -781,78 +674,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_across_splits() {
-        let stream = [
-            &[0x1b, b'@'][..],
-            &[0x1d, b'v', b'0', 0, 1, 0, 2, 0, 0xff, 0x81],
-            &[0x10, 0x04, 4],
-            &[0x1b, b'd', 2],
-            &[0x1d, b'V', b'A', 0],
-        ]
-        .concat();
-        for split in 0..stream.len() {
-            let mut p = Parser::new();
-            let mut cmds: Vec<_> = p.push(&stream[..split]);
-            cmds.extend(p.push(&stream[split..]));
-            let cmds: Vec<Command> = cmds.into_iter().map(|c| c.expect("valid stream")).collect();
-            assert_eq!(
-                cmds,
-                vec![
-                    Command::Init,
-                    Command::Raster {
-                        mode: 0,
-                        width_bytes: 1,
-                        height: 2,
-                        data: vec![0xff, 0x81]
-                    },
-                    Command::Status(4),
-                    Command::Feed(2 * LINE_DOTS),
-                    Command::Cut,
-                ],
-                "split at {split}"
-            );
-            assert_eq!(p.pending(), 0);
-        }
-    }
-
-    #[test]
-    fn refuses_garbage_and_resyncs() {
-        let mut p = Parser::new();
-        let out = p.push(&[0x07, 0x1b, 0xff, 0x1b, b'@']);
-        assert!(matches!(
-            out[0],
-            Err(SimParseError::Garbage {
-                offset: 0,
-                byte: 0x07,
-                ..
-            })
-        ));
-        assert!(matches!(
-            out[1],
-            Err(SimParseError::Garbage {
-                offset: 1,
-                byte: 0x1b,
-                ..
-            })
-        ));
-        assert_eq!(out.last(), Some(&Ok(Command::Init)));
-        let big = p.push(&[0x1d, b'v', b'0', 0, 0xff, 0xff, 0xff, 0xff]);
-        assert!(matches!(big[0], Err(SimParseError::BadRaster { .. })));
-    }
-
-    #[test]
     fn status_bytes_follow_the_switches() {
         let s = SimState::new(576);
         assert_eq!(
-            [s.status_byte(1), s.status_byte(2), s.status_byte(4)],
-            [0x12, 0x12, 0x12]
+            [
+                s.status_byte(1),
+                s.status_byte(2),
+                s.status_byte(3),
+                s.status_byte(4)
+            ],
+            [0x12, 0x12, 0x12, 0x12]
         );
         assert_eq!(control_command(&s, "cover-open on"), "ok");
         assert_eq!(s.status_byte(2), 0x16);
         assert_eq!(s.status_byte(1), 0x1a);
         assert_eq!(control_command(&s, "paper-out on"), "ok");
         assert_eq!(s.status_byte(4), 0x72);
+        assert_eq!(s.paper_sensor_byte(), 0x0c);
         assert!(control_command(&s, "status").starts_with("paper-out=on cover-open=on"));
+        assert_eq!(control_command(&s, "jam on"), "ok");
+        assert_eq!(s.status_byte(3), 0x1a);
+        assert_eq!(control_command(&s, "at-cut jam"), "ok");
+        assert!(control_command(&s, "status").contains("jam=on"));
+        assert!(control_command(&s, "status").contains("at-cut=jam"));
         assert!(control_command(&s, "explode").starts_with("error:"));
+        assert!(control_command(&s, "at-cut fire").starts_with("error:"));
+    }
+
+    #[test]
+    fn answers_status_inside_raster_data_only_when_told() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = SimState::new(64);
+        state.set_near_end(true);
+        // A 1-byte-wide raster whose data hold 10 04 04 (DLE EOT 4), split across two reads.
+        let job = [0x1d, b'v', b'0', 0, 1, 0, 3, 0, 0x10, 0x04, 0x04];
+        let mut quiet = Session::new(state.clone(), dir.path());
+        assert!(quiet.receive(&job).is_empty());
+        state.set_realtime_in_data(true);
+        let mut epson = Session::new(state.clone(), dir.path());
+        let mut answer = epson.receive(&job[..9]);
+        answer.extend(epson.receive(&job[9..]));
+        assert_eq!(answer, vec![state.status_byte(4)]);
+        // A real query is answered once, not twice.
+        assert_eq!(epson.receive(&[0x10, 0x04, 0x01]), vec![0x12]);
+    }
+
+    #[test]
+    fn process_id_and_paper_sensor_are_answered_unless_stopped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = SimState::new(576);
+        let mut s = Session::new(state.clone(), dir.path());
+        let ask = [
+            0x1d, b'(', b'H', 6, 0, 48, 48, b'A', b'B', b'C', b'D', 0x1d, b'r', 1,
+        ];
+        assert_eq!(
+            s.receive(&ask),
+            vec![0x37, 0x22, b'A', b'B', b'C', b'D', 0, 0x00]
+        );
+        state.set_process_id(false);
+        assert_eq!(s.receive(&ask), vec![0x00]);
+        state.set_cover_open(true);
+        assert!(
+            s.receive(&ask).is_empty(),
+            "a stopped printer answers nothing"
+        );
     }
 }

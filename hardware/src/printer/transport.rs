@@ -422,14 +422,25 @@ impl Connection {
 /// means at a booth rather than the OS's wording alone.
 pub fn plain_io(e: &std::io::Error) -> String {
     let meaning = match e.kind() {
-        ErrorKind::ConnectionRefused => "nothing accepts connections there (printer off, or wrong address or port)",
-        ErrorKind::TimedOut | ErrorKind::WouldBlock => "no answer in time (printer off, cable out, or wrong address)",
+        ErrorKind::ConnectionRefused => {
+            "nothing accepts connections there (printer off, or wrong address or port)"
+        }
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => {
+            "no answer in time (printer off, cable out, or wrong address)"
+        }
         ErrorKind::NotFound => "no such device (printer unplugged, or wrong address)",
-        ErrorKind::PermissionDenied => "permission denied (the booth user needs the lp/dialout group)",
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => {
+        ErrorKind::PermissionDenied => {
+            "permission denied (the booth user needs the lp/dialout group)"
+        }
+        ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof => {
             "the printer dropped the connection (switched off or restarted?)"
         }
-        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => "the network cannot reach that address",
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+            "the network cannot reach that address"
+        }
         _ => return e.to_string(),
     };
     // The OS wording stays in brackets: it is what a search engine knows.

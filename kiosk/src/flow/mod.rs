@@ -924,10 +924,10 @@ impl Flow {
         self.agencies.iter().find(|a| a.id == id)
     }
 
-    /// Re-records left in this appeal.
+    /// Takes the citizen may still discard and record again in this appeal (`kiosk.rerecord_limit`
+    /// in all; every take ended so far, discarded or not, counts).
     pub fn rerecords_left(&self) -> u32 {
-        // The first take is not a re-record.
-        (self.cfg.rerecord_limit + 1).saturating_sub(self.session.takes.max(1))
+        self.cfg.rerecord_limit.saturating_sub(self.session.takes)
     }
 
     /// Seconds recorded so far.

@@ -322,7 +322,11 @@ fn seed_003_p22_identity_from_the_ticket_is_read_only_with_a_way_back_to_recepti
 fn applicant_errors_come_from_booth_core_validators() {
     let mut t = T::new();
     t.to_applicant();
-    assert_eq!(t.f.session().active_field, Some(FieldId::Surname));
+    assert_eq!(
+        t.f.session().active_field,
+        Some(FieldId::Patronymic),
+        "the first field the citizen can type in (names came from the journal)"
+    );
     t.tap("field:email");
     t.typ("not-an-email");
     t.tap("next");
@@ -338,7 +342,17 @@ fn applicant_errors_come_from_booth_core_validators() {
     t.tap("field:email");
     t.ev(Event::Key(Key::Backspace));
     assert!(!t.f.session().field_errors.contains_key(&FieldId::Email));
-    // Legal entity: different fields.
+    t.tap("back");
+    assert_eq!(t.screen(), Screen::Consent);
+    // Legal entity (no ticket: the citizen chooses): different fields.
+    let mut cfg = Config::default();
+    cfg.kiosk.ticket_required = false;
+    let mut t = T::new();
+    t.f = Flow::new(FlowConfig::from_config(&cfg), agencies(), t.c.monotonic());
+    t.to_menu();
+    t.tap("record");
+    t.tap("agree");
+    assert_eq!(t.f.session().active_field, Some(FieldId::Surname));
     t.tap("legal");
     assert_eq!(t.f.session().active_field, Some(FieldId::EntityName));
     t.tap("next");
@@ -346,17 +360,18 @@ fn applicant_errors_come_from_booth_core_validators() {
         t.f.session().field_errors.get(&FieldId::EntityName),
         Some(&"error-field-required")
     );
-    t.tap("individual");
-    t.tap("back");
-    assert_eq!(t.screen(), Screen::Consent);
 }
 
 #[test]
-fn enter_moves_to_the_next_field() {
+fn enter_moves_to_the_next_field_the_citizen_can_type_in() {
     let mut t = T::new();
     t.to_applicant();
+    t.tap("field:address");
     t.ev(Event::Key(Key::Enter));
-    assert_eq!(t.f.session().active_field, Some(FieldId::Name));
+    assert_eq!(t.f.session().active_field, Some(FieldId::Email));
+    t.tap("field:patronymic");
+    t.ev(Event::Key(Key::Enter));
+    assert_ne!(t.f.session().active_field, Some(FieldId::Patronymic));
 }
 
 #[test]
