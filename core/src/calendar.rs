@@ -758,7 +758,7 @@ mod tests {
         assert_eq!((c.first_year(), c.last_year()), (2026, 2027));
         assert!(c.covers(d("2026-01-01")) && c.covers(d("2027-12-31")));
         assert!(!c.covers(d("2025-12-31")) && !c.covers(d("2028-01-01")));
-        assert!(c.version() > 2026_11_01, "grows past the file it replaces");
+        assert!(c.version() > 20261101, "grows past the file it replaces");
         assert!(c.transfers().is_empty(), "no Government transfer known");
     }
 
@@ -1253,14 +1253,14 @@ mod tests {
         assert_eq!(none.source, CalendarSource::Builtin);
         assert!(none.ignored.is_none());
 
-        let newer = builtin_with_version(2099_01_01);
+        let newer = builtin_with_version(20990101);
         let e = effective_calendar(Some(&newer));
         assert_eq!(
             (e.source, e.calendar.version()),
-            (CalendarSource::Central, 2099_01_01)
+            (CalendarSource::Central, 20990101)
         );
 
-        let older = builtin_with_version(2026_01_01);
+        let older = builtin_with_version(20260101);
         let e = effective_calendar(Some(&older));
         assert_eq!(e.source, CalendarSource::Builtin);
         assert!(matches!(

@@ -337,3 +337,54 @@ fn key_value_table() {
         None
     );
 }
+
+/// Issue 15: an appeal whose date no calendar covered is stored as `''` (the column is
+/// `TEXT NOT NULL` since schema 1) and read back as `None` everywhere; the centre's date fills
+/// it in later, but never overwrites a date the receipt printed.
+#[test]
+fn an_appeal_without_an_answer_date_round_trips_and_gets_the_centres_date() {
+    use booth_core::store::sync as store_sync;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Store::open(&dir.path().join("b.sqlite3")).expect("open");
+    let (mut new, code) = sample_new_appeal("ALM-0001", t("2027-12-20T06:00:00Z"), None);
+    new.expected_answer_date = None;
+    let a = s
+        .write(|tx| appeals::commit_appeal(tx, &new, "ALM01", 3))
+        .expect("commit");
+    assert_eq!(a.expected_answer_date, None);
+    let lid = code.lookup_id(&TEST_LOOKUP_PARAMS).expect("lid");
+    let (raw, stored, to_send, view) = s
+        .read(|tx| {
+            let raw: String = tx.query_row(
+                "SELECT expected_answer_date FROM appeals WHERE id = ?1",
+                [a.id.to_string()],
+                |r| r.get(0),
+            )?;
+            Ok::<_, StoreError>((
+                raw,
+                appeals::get(tx, a.id)?,
+                store_sync::appeal_to_send(tx, a.id)?,
+                store_sync::local_view(tx, &lid)?.expect("view"),
+            ))
+        })
+        .expect("read");
+    assert_eq!(raw, appeals::NOT_COVERED);
+    assert_eq!(stored.expected_answer_date, None);
+    assert_eq!(to_send.expected_answer_date, None);
+    assert_eq!(view.expected_answer_date, None);
+
+    let centre = chrono::NaiveDate::from_ymd_opt(2028, 1, 12).expect("date");
+    let filled = s
+        .write(|tx| store_sync::fill_expected_answer_date(tx, a.id, centre))
+        .expect("fill");
+    assert!(filled);
+    let again = s
+        .write(|tx| store_sync::fill_expected_answer_date(tx, a.id, centre + chrono::Days::new(1)))
+        .expect("fill");
+    assert!(!again, "a date once there is never changed");
+    let view = s
+        .read(|tx| store_sync::local_view(tx, &lid))
+        .expect("read")
+        .expect("view");
+    assert_eq!(view.expected_answer_date, Some(centre));
+}

@@ -161,7 +161,7 @@ fn paper_out_and_cover_open_reach_the_status_api_and_failed_prints_are_kept() {
     let status = printer_status(&cfg).expect("config");
     assert_eq!(status, PrinterStatus::PaperOut);
     assert_eq!(status.message_key(), "printer-unavailable");
-    assert!(status.technician_detail().contains("paper out"));
+    assert!(status.technician_detail().contains("out of paper"));
 
     let receipt = kazakh_receipt(9);
     match printer.print(&receipt) {

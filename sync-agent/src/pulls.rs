@@ -203,6 +203,11 @@ impl Puller {
                             u.answer.as_ref(),
                             t,
                         )?;
+                        // A receipt that printed no date (no calendar covered it) said the
+                        // date comes with the answer: the centre's date fills it in.
+                        if let Some(d) = u.expected_answer_date {
+                            store_sync::fill_expected_answer_date(tx, u.appeal_id, d)?;
+                        }
                     }
                     store_sync::set_answers_cursor(tx, page.next_cursor)
                 })

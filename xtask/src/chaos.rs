@@ -7,12 +7,10 @@
 //! that every appeal with a receipt is at the central service exactly once with a matching
 //! SHA-256, and prints the counts.
 
-use std::process::Command;
-
 use anyhow::Result;
 use clap::Args;
 
-use crate::util::{build_workspace, run};
+use crate::util::{build_workspace, cargo_command, run};
 
 /// Options of `cargo xtask chaos`.
 #[derive(Debug, Args)]
@@ -25,11 +23,11 @@ pub struct ChaosArgs {
     pub seed: Option<u64>,
 }
 
-/// Builds the binaries and runs the chaos test with `args.appeals` appeals.
+/// Builds the workspace as `cargo xtask test` does and runs the chaos test with `args.appeals` appeals.
 pub fn run_chaos(args: &ChaosArgs) -> Result<()> {
     // The build and feature set of `cargo xtask test`: nothing rebuilds after it.
     build_workspace()?;
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = cargo_command();
     cmd.args([
         "test",
         "--workspace",

@@ -148,7 +148,7 @@ fn spec_check() -> Result<()> {
         std::env::var("PATH").unwrap_or_default()
     );
     util::run(
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        util::cargo_command()
             .args([
                 "run",
                 "-q",

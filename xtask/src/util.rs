@@ -57,8 +57,29 @@ pub fn summary(steps: &[Step], started: Instant) -> Result<()> {
 
 /// Runs cargo with arguments, inheriting output.
 pub fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo).args(args))
+    run(cargo_command().args(args))
+}
+
+/// A cargo command with the environment of the user's shell: without the variables `cargo run`
+/// set for xtask itself (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …). Build scripts such as
+/// ring's and cc's rerun when those change (`rerun-if-env-changed`), so a build from inside
+/// `cargo xtask` would otherwise rebuild ring and everything above it after a plain
+/// `cargo build` from the shell, and back.
+pub fn cargo_command() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let Some(k) = key.to_str() else { continue };
+        if k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                k,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+            )
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
 }
 
 /// The one workspace build of `cargo xtask test`, `demo` and `chaos`: every target (tests

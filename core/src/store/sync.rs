@@ -292,6 +292,26 @@ pub fn answer(tx: &Transaction<'_>, appeal_id: Uuid) -> Result<Option<Answer>, S
     }))
 }
 
+/// Fills in the expected answer date of an appeal whose receipt printed none (no calendar on
+/// the booth covered it, so the receipt said the date will come with the answer), with the
+/// date the central service computed. A date the booth already printed is never changed: the
+/// citizen holds it on paper. Returns whether a date was filled in.
+pub fn fill_expected_answer_date(
+    tx: &Transaction<'_>,
+    appeal_id: Uuid,
+    date: NaiveDate,
+) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "UPDATE appeals SET expected_answer_date = ?2 WHERE id = ?1 AND expected_answer_date = ?3",
+        params![
+            appeal_id.to_string(),
+            super::appeals::expected_to_column(Some(date)),
+            super::appeals::NOT_COVERED
+        ],
+    )?;
+    Ok(n == 1)
+}
+
 /// Applies one pulled update of an appeal recorded here: new status events and the answer.
 /// Updates for appeals this store does not know (a store restored from scratch) are ignored
 /// and reported as `false`.

@@ -381,11 +381,12 @@ impl Session {
                 }
             }
             Command::Cut { kind, feed } => self.cut(kind, feed),
-            Command::NotDrawn(what) => {
-                self.state.errors.fetch_add(1, Ordering::SeqCst);
-                self.page.not_drawn(what);
+            other => {
+                let before = self.page.not_drawn_count();
+                self.page.apply(other);
+                let added = self.page.not_drawn_count().saturating_sub(before);
+                self.state.errors.fetch_add(added as u64, Ordering::SeqCst);
             }
-            other => self.page.apply(other),
         }
     }
 

@@ -186,6 +186,11 @@ impl Page {
         self.notes.errors += 1;
     }
 
+    /// Things not drawn on this page so far.
+    pub fn not_drawn_count(&self) -> usize {
+        self.notes.not_drawn.len()
+    }
+
     /// Notes a thing not drawn.
     pub fn not_drawn(&mut self, what: impl Into<String>) {
         let what = what.into();
