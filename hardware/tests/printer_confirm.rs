@@ -112,7 +112,9 @@ fn status_bytes_provoked_by_image_data_are_drained_and_never_read_as_status() {
         .expect("ask DLE EOT 4");
     let mut b = [0u8; 1];
     assert_eq!(
-        naive.read_some(&mut b, Duration::from_secs(2)).expect("read"),
+        naive
+            .read_some(&mut b, Duration::from_secs(2))
+            .expect("read"),
         1
     );
     assert_eq!(
@@ -145,7 +147,9 @@ fn cover_opened_at_the_cut_is_reported_and_the_receipt_is_not_counted_printed() 
     let started = Instant::now();
     match printer.print(&r) {
         Err(PrinterError::NotReady(PrinterStatus::CoverOpen)) => {}
-        other => panic!("the citizen would leave without a receipt the booth counts printed: {other:?}"),
+        other => {
+            panic!("the citizen would leave without a receipt the booth counts printed: {other:?}")
+        }
     }
     assert!(
         started.elapsed() < Duration::from_secs(4),
@@ -166,7 +170,13 @@ fn cover_opened_at_the_cut_is_reported_and_the_receipt_is_not_counted_printed() 
         .reprint(&r.registration_number)
         .expect("reprint after the cover is closed");
     assert_eq!(report.confirmation, Confirmation::ProcessId);
-    assert!(printer.kept().get(&r.registration_number).expect("kept").printed);
+    assert!(
+        printer
+            .kept()
+            .get(&r.registration_number)
+            .expect("kept")
+            .printed
+    );
     assert_eq!(
         printer_sim
             .state
@@ -180,8 +190,16 @@ fn cover_opened_at_the_cut_is_reported_and_the_receipt_is_not_counted_printed() 
 fn a_receipt_is_never_counted_printed_when_the_printer_was_not_ready() {
     type Switch = fn(&sim::SimState);
     let before: [(&str, Switch, PrinterStatus); 4] = [
-        ("paper out", |s| s.set_paper_out(true), PrinterStatus::PaperOut),
-        ("cover open", |s| s.set_cover_open(true), PrinterStatus::CoverOpen),
+        (
+            "paper out",
+            |s| s.set_paper_out(true),
+            PrinterStatus::PaperOut,
+        ),
+        (
+            "cover open",
+            |s| s.set_cover_open(true),
+            PrinterStatus::CoverOpen,
+        ),
         (
             "paper out and cover open",
             |s| {
@@ -190,9 +208,13 @@ fn a_receipt_is_never_counted_printed_when_the_printer_was_not_ready() {
             },
             PrinterStatus::CoverOpen,
         ),
-        ("cutter jam", |s| s.set_jam(true), PrinterStatus::Offline {
-            detail: String::new(),
-        }),
+        (
+            "cutter jam",
+            |s| s.set_jam(true),
+            PrinterStatus::Offline {
+                detail: String::new(),
+            },
+        ),
     ];
     let at_cut = [
         (CutFault::CoverOpen, PrinterStatus::CoverOpen),
@@ -211,8 +233,7 @@ fn a_receipt_is_never_counted_printed_when_the_printer_was_not_ready() {
         let dir = tempfile::tempdir().expect("tempdir");
         let printer_sim = epson_like_printer(dir.path());
         printer_sim.state.set_process_id(process_id);
-        let mut printer =
-            ReceiptPrinter::from_config(&tcp_cfg(printer_sim.addr)).expect("config");
+        let mut printer = ReceiptPrinter::from_config(&tcp_cfg(printer_sim.addr)).expect("config");
         let mut seq = 100;
         let mut check = |what: &str, want: &PrinterStatus, printer: &mut ReceiptPrinter| {
             seq += 1;
@@ -226,7 +247,11 @@ fn a_receipt_is_never_counted_printed_when_the_printer_was_not_ready() {
                 other => panic!("{what} (process ID {process_id}): counted printed? {other:?}"),
             }
             assert!(
-                !printer.kept().get(&r.registration_number).expect("kept").printed,
+                !printer
+                    .kept()
+                    .get(&r.registration_number)
+                    .expect("kept")
+                    .printed,
                 "{what}"
             );
         };
@@ -306,9 +331,7 @@ fn printer_that_never_confirms() -> std::net::SocketAddr {
 #[test]
 fn a_printer_that_stays_silent_after_the_job_leaves_the_receipt_unconfirmed() {
     let addr = printer_that_never_confirms();
-    let mut conn = Transport::Tcp(addr.to_string())
-        .connect()
-        .expect("connect");
+    let mut conn = Transport::Tcp(addr.to_string()).connect().expect("connect");
     let mut ex = Exchange::new(&mut conn);
     assert_eq!(ex.status().expect("status"), PrinterStatus::Ready);
     assert_eq!(ex.probe(*b"P002").expect("probe"), Completion::PaperSensor);
@@ -320,13 +343,13 @@ fn a_printer_that_stays_silent_after_the_job_leaves_the_receipt_unconfirmed() {
             *b"J002",
         )
         .expect_err("no confirmation");
-    assert!(
-        matches!(err, PrinterError::Unconfirmed { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, PrinterError::Unconfirmed { .. }), "{err:?}");
     assert!(started.elapsed() >= Duration::from_secs(5));
     let text = err.to_string();
-    assert!(text.contains("did not confirm") && text.contains("kept for reprint"), "{text}");
+    assert!(
+        text.contains("did not confirm") && text.contains("kept for reprint"),
+        "{text}"
+    );
     assert!(matches!(err.as_status(), PrinterStatus::Offline { .. }));
 }
 
@@ -395,7 +418,10 @@ fn booth_diag_print_test_fails_when_the_cover_is_opened_at_the_cut() {
         stderr.contains("NOT printed") && stderr.contains("the cover is open"),
         "{stderr}"
     );
-    assert!(!stderr.contains("CoverOpen"), "no Rust debug names: {stderr}");
+    assert!(
+        !stderr.contains("CoverOpen"),
+        "no Rust debug names: {stderr}"
+    );
 
     printer_sim.state.set_cover_open(false);
     printer_sim.state.set_near_end(true);

@@ -128,8 +128,7 @@ fn job() -> Vec<u8> {
         .unwrap()
         .print_cut()
         .unwrap();
-    let bytes = capture.0.lock().expect("capture").clone();
-    bytes
+    capture.0.lock().expect("capture").clone()
 }
 
 /// Bands of rows that hold ink, top to bottom: (first row, rows, leftmost x, rightmost x, dots).
@@ -198,7 +197,9 @@ fn decode_code128(img: &GrayImage, y: u32, module: u32) -> Option<String> {
     let sum = data
         .iter()
         .enumerate()
-        .fold(u32::from(start), |acc, (k, v)| acc + (k as u32 + 1) * u32::from(*v));
+        .fold(u32::from(start), |acc, (k, v)| {
+            acc + (k as u32 + 1) * u32::from(*v)
+        });
     if sum % 103 != u32::from(check) {
         return None;
     }
@@ -233,10 +234,19 @@ fn a_third_party_job_prints_text_qr_code128_image_and_both_cuts() {
     // Page 1: partial cut, nothing refused, the text lines as sent.
     let p1 = &pages[0];
     assert_eq!(p1.cut, CutKind::Partial);
-    assert!(p1.path.to_string_lossy().ends_with("-partial.png"), "{p1:?}");
+    assert!(
+        p1.path.to_string_lossy().ends_with("-partial.png"),
+        "{p1:?}"
+    );
     assert_eq!(p1.notes.errors, 0, "{p1:?}");
     assert!(p1.notes.not_drawn.is_empty(), "{p1:?}");
-    for line in ["BOOTH TEST", "Plain line 0123", "HEAVY HEAVY", "Underlined", BARCODE_TEXT] {
+    for line in [
+        "BOOTH TEST",
+        "Plain line 0123",
+        "HEAVY HEAVY",
+        "Underlined",
+        BARCODE_TEXT,
+    ] {
         assert!(
             p1.notes.text.iter().any(|t| t == line),
             "{line:?} missing from {:?}",
@@ -249,10 +259,9 @@ fn a_third_party_job_prints_text_qr_code128_image_and_both_cuts() {
     let img = image::open(&p1.path).expect("png").to_luma8();
     assert_eq!(img.width(), 576);
     let bands = ink_bands(&img);
-    img.save(std::env::temp_dir().join("escpos-page1.png")).ok();
-    eprintln!("bands: {bands:?}");
     // Title: double height and width, centred; plain line: left-aligned at font A size.
-    let (title, plain, heavy, normal, underlined) = (bands[0], bands[1], bands[2], bands[3], bands[4]);
+    let (title, plain, heavy, normal, underlined) =
+        (bands[0], bands[1], bands[2], bands[3], bands[4]);
     assert!(
         title.1 >= normal.1 * 17 / 10,
         "double-height capitals {} rows vs {} rows",
@@ -261,7 +270,10 @@ fn a_third_party_job_prints_text_qr_code128_image_and_both_cuts() {
     );
     let title_centre = (title.2 + title.3) / 2;
     assert!(title_centre.abs_diff(288) < 16, "title centred: {title:?}");
-    assert!(plain.2 < 8, "plain line starts at the left margin: {plain:?}");
+    assert!(
+        plain.2 < 8,
+        "plain line starts at the left margin: {plain:?}"
+    );
     assert!(
         plain.1 <= 26 && plain.1 >= 14,
         "font A is 24 dots high: {plain:?}"
@@ -272,12 +284,18 @@ fn a_third_party_job_prints_text_qr_code128_image_and_both_cuts() {
         heavy.4,
         normal.4
     );
-    // The underline: one row inked across the whole word.
-    let underline_row = (underlined.0..underlined.0 + underlined.1)
-        .map(|y| (0..200).filter(|x| img.get_pixel(*x, y).0[0] < 128).count())
-        .max()
-        .unwrap();
-    assert!(underline_row >= 110, "underline spans the word: {underline_row}");
+    // The underline: a separate row of ink under the word, as wide as the word (10 cells).
+    let rule = bands[5];
+    assert_eq!(
+        (rule.1, rule.2),
+        (1, 0),
+        "one dot thick from the margin: {rule:?}"
+    );
+    assert!(
+        rule.3 + 1 >= 10 * 12 - 2 && rule.4 >= 110,
+        "{rule:?} under {underlined:?}"
+    );
+    assert!(rule.0 > underlined.0, "below the word");
 
     // The QR code decodes.
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
@@ -343,14 +361,23 @@ fn bytes_the_printer_cannot_parse_are_reported_never_a_silent_blank_page() {
     let pages = state.page_reports();
     assert_eq!(pages.len(), 2);
     let (empty, text) = (&pages[0], &pages[1]);
-    assert!(empty.path.to_string_lossy().ends_with("-full-errors.png"), "{empty:?}");
+    assert!(
+        empty.path.to_string_lossy().ends_with("-full-errors.png"),
+        "{empty:?}"
+    );
     assert_eq!(empty.notes.errors, 5);
     let journal = std::fs::read_to_string(empty.path.with_extension("txt")).expect("txt");
     assert!(journal.contains("5 refused byte sequence(s)"), "{journal}");
 
-    assert!(text.path.to_string_lossy().ends_with("-full-errors.png"), "{text:?}");
+    assert!(
+        text.path.to_string_lossy().ends_with("-full-errors.png"),
+        "{text:?}"
+    );
     assert_eq!(text.notes.errors, 2);
-    assert_eq!(text.notes.text, vec!["Line one", "[QR code, 1 bytes]", "Line two"]);
+    assert_eq!(
+        text.notes.text,
+        vec!["Line one", "[QR code, 1 bytes]", "Line two"]
+    );
     assert!(
         text.notes.not_drawn.iter().any(|w| w.contains("PDF417"))
             && text.notes.not_drawn.iter().any(|w| w.contains("model 1")),

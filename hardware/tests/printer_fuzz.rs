@@ -49,7 +49,11 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             v.extend(d);
             v
         }),
-        (prop_oneof![Just(0u8), Just(1), Just(32), Just(33), any::<u8>()], 0u8..8, proptest::collection::vec(any::<u8>(), 0..30))
+        (
+            prop_oneof![Just(0u8), Just(1), Just(32), Just(33), any::<u8>()],
+            0u8..8,
+            proptest::collection::vec(any::<u8>(), 0..30)
+        )
             .prop_map(|(m, n, d)| {
                 let mut v = vec![0x1b, b'*', m, n, 0];
                 v.extend(d);
