@@ -421,6 +421,9 @@ pub async fn serve(opts: ServeOptions) -> Result<RunningServer, StartError> {
         max_upload_bytes: MAX_UPLOAD_BYTES,
         lookup: booth_core::code::LookupParams::default(),
         age_recipients: vec![authority.age_recipient()],
+        branch_address: None,
+        answer_phone: None,
+        answer_web: None,
     };
     let faults = Arc::new(Faults::default());
     faults.set(opts.faults.clone());

@@ -191,6 +191,9 @@ fn samples() -> Vec<(&'static str, Value, bool)> {
         max_upload_bytes: 1,
         lookup: Default::default(),
         age_recipients: vec!["age1x".into()],
+        branch_address: Some("г. Алматы, ул. Жандосова, 51".into()),
+        answer_phone: Some("+7 727 000 00 00".into()),
+        answer_web: Some("appeals.example.kz".into()),
     };
     let lookup_id: booth_core::LookupId = "ab".repeat(32).parse().unwrap();
     let create = CreateAppeal {

@@ -170,6 +170,9 @@ mod tests {
             max_upload_bytes: 1 << 30,
             lookup: crate::code::LookupParams::default(),
             age_recipients: Vec::new(),
+            branch_address: None,
+            answer_phone: None,
+            answer_web: None,
         }
     }
 

@@ -269,6 +269,15 @@ pub struct BoothConfig {
     pub lookup: LookupParams,
     /// age recipients to encrypt recordings to (may rotate; the booth uses the newest list).
     pub age_recipients: Vec<String>,
+    /// Street address of the booth's branch, printed on receipts under the branch name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_address: Option<String>,
+    /// Phone number for enquiries about answers, printed on receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_phone: Option<String>,
+    /// Web address for enquiries about answers, printed on receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_web: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -138,6 +138,9 @@ pub struct Controller {
     /// A take already sealed whose commit failed: a retry reuses it, so nothing is sealed twice
     /// and nothing is lost.
     sealed: Arc<Mutex<Option<(Uuid, MediaRef)>>>,
+    /// The next appeal's secret code and its Argon2id lookup id, derived while the citizen
+    /// records, so "Finish recording" → receipt does not wait for the slow hash.
+    next_code: Arc<Mutex<Option<(SecretCode, booth_core::LookupId)>>>,
     /// Wall-clock time the latest take ended (the appeal's recording date, 003 p.24).
     stopped_at: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
     preview_on: Arc<AtomicBool>,
@@ -224,6 +227,7 @@ impl Controller {
             pending: Arc::new(AtomicUsize::new(0)),
             take: Arc::new(Mutex::new(None)),
             sealed: Arc::new(Mutex::new(None)),
+            next_code: Arc::new(Mutex::new(None)),
             stopped_at: Arc::new(Mutex::new(None)),
             preview_on: Arc::new(AtomicBool::new(false)),
             qr_on: Arc::new(AtomicBool::new(false)),
@@ -555,11 +559,27 @@ impl Controller {
                 self.qr_on.store(false, Ordering::SeqCst);
                 self.run_one(Effect::StopPreview);
             }
-            Effect::StartRecording => self.spawn("rec-start", move || {
-                Some(Event::RecordingStarted(
-                    p.recorder.lock().unwrap_or_else(|x| x.into_inner()).start(),
-                ))
-            }),
+            Effect::StartRecording => {
+                let slot = self.next_code.clone();
+                let params = self.cfg.lookup.argon2;
+                self.spawn("code", move || {
+                    let mut s = slot.lock().unwrap_or_else(|x| x.into_inner());
+                    if s.is_none() {
+                        let code = SecretCode::generate();
+                        match code.lookup_id(&params) {
+                            Ok(l) => *s = Some((code, l)),
+                            // The commit derives it again and reports the failure.
+                            Err(e) => tracing::warn!(error = %e, "lookup id not prepared"),
+                        }
+                    }
+                    None
+                });
+                self.spawn("rec-start", move || {
+                    Some(Event::RecordingStarted(
+                        p.recorder.lock().unwrap_or_else(|x| x.into_inner()).start(),
+                    ))
+                })
+            }
             Effect::StopRecording => {
                 let slot = self.take.clone();
                 let stopped = self.stopped_at.clone();
@@ -599,9 +619,13 @@ impl Controller {
                 let store = self.store.clone();
                 let cfg = self.cfg.clone();
                 let settings = self.settings.clone();
+                let next_code = self.next_code.clone();
                 self.spawn("commit", move || {
                     Some(Event::Committed(
-                        commit(&p, &cfg, &settings, &store, &take, &sealed, &req).map(Box::new),
+                        commit(
+                            &p, &cfg, &settings, &store, &take, &sealed, &next_code, &req,
+                        )
+                        .map(Box::new),
                     ))
                 });
             }
@@ -750,6 +774,7 @@ fn commit(
     store: &Mutex<Store>,
     take: &Mutex<Option<RecordedTake>>,
     sealed: &Mutex<Option<(Uuid, MediaRef)>>,
+    next_code: &Mutex<Option<(SecretCode, booth_core::LookupId)>>,
     req: &CommitRequest,
 ) -> Result<ReceiptData, CommitError> {
     // 1. Seal (once): encrypted file in the outbox, fsynced and renamed.
@@ -775,12 +800,19 @@ fn commit(
             (id, media)
         }
     };
-    // 2. Code, lookup id, expected answer date.
-    let code = SecretCode::generate();
-    let lookup_id = code.lookup_id(&cfg.lookup.argon2).map_err(|e| {
-        tracing::error!(error = %e, "lookup id derivation failed");
-        CommitError::Store
-    })?;
+    // 2. Code and lookup id (prepared while recording), expected answer date.
+    let prepared = next_code.lock().unwrap_or_else(|x| x.into_inner()).take();
+    let (code, lookup_id) = match prepared {
+        Some(p) => p,
+        None => {
+            let code = SecretCode::generate();
+            let lookup_id = code.lookup_id(&cfg.lookup.argon2).map_err(|e| {
+                tracing::error!(error = %e, "lookup id derivation failed");
+                CommitError::Store
+            })?;
+            (code, lookup_id)
+        }
+    };
     // 003 p.24: the expected answer date, by the one function (central term and calendar);
     // none when no calendar covers it: never a guess.
     let expected = settings.expected_answer_date(req.recorded_at);

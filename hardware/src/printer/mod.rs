@@ -48,8 +48,10 @@ use booth_core::config::PrinterSection;
 use booth_core::domain::{AppealKind, Language};
 
 pub use exchange::{Completion, Confirmation};
-pub use receipt::{ReceiptData, ReceiptQr, ReceiptQrError, parse_receipt_qr, qr_payload};
-pub use render::{Raster, RenderError, render_receipt};
+pub use receipt::{
+    ReceiptContacts, ReceiptData, ReceiptQr, ReceiptQrError, parse_receipt_qr, qr_payload,
+};
+pub use render::{Raster, RenderError, render_receipt, render_receipt_with};
 pub use reprint::{KeptReceipt, ReprintQueue};
 pub use status::PrinterStatus;
 pub use transport::Transport;
@@ -239,6 +241,8 @@ pub struct ReceiptPrinter {
     transport: Transport,
     width_dots: u32,
     kept: ReprintQueue,
+    /// Branch address, phone and web printed on every receipt (none until set).
+    contacts: ReceiptContacts,
     /// How this printer confirms jobs, learnt at the first job (`None`: not yet known, or the
     /// connection failed since, and the printer may have been swapped).
     completion: Option<Completion>,
@@ -263,6 +267,7 @@ impl ReceiptPrinter {
             transport: Transport::from_config(cfg)?,
             width_dots: cfg.width_dots,
             kept: ReprintQueue::new(cfg.keep_last as usize),
+            contacts: ReceiptContacts::default(),
             completion: None,
             process_ids: seed,
         })
@@ -276,6 +281,17 @@ impl ReceiptPrinter {
     /// Current printer status (see [`read_status`]); takes at most a few seconds.
     pub fn status(&self) -> PrinterStatus {
         read_status(&self.transport)
+    }
+
+    /// Sets the branch address, phone and web address printed on every later receipt (from
+    /// `[booth]` config and the central service's booth config; `None` fields are left out).
+    pub fn set_contacts(&mut self, contacts: ReceiptContacts) {
+        self.contacts = contacts;
+    }
+
+    /// The contact details printed on receipts.
+    pub fn contacts(&self) -> &ReceiptContacts {
+        &self.contacts
     }
 
     /// How this printer confirms jobs, once a job or [`ReceiptPrinter::probe`] found out.
@@ -310,7 +326,7 @@ impl ReceiptPrinter {
     /// confirm: `Ok` with [`Confirmation::Spooled`].
     pub fn print(&mut self, receipt: &ReceiptData) -> Result<PrintReport, PrinterError> {
         let started = Instant::now();
-        let raster = render_receipt(receipt, self.width_dots)?;
+        let raster = render_receipt_with(receipt, &self.contacts, self.width_dots)?;
         let job = Arc::new(
             commands::receipt_job(&raster).map_err(|e| PrinterError::Commands(e.to_string()))?,
         );
@@ -348,7 +364,7 @@ impl ReceiptPrinter {
     /// `Ok` only when the printer confirmed it, as for [`ReceiptPrinter::print`].
     pub fn print_test(&mut self, lang: Language) -> Result<PrintReport, PrinterError> {
         let started = Instant::now();
-        let raster = render_receipt(&sample_receipt(lang)?, self.width_dots)?;
+        let raster = render_receipt_with(&sample_receipt(lang)?, &self.contacts, self.width_dots)?;
         let job =
             commands::receipt_job(&raster).map_err(|e| PrinterError::Commands(e.to_string()))?;
         let (confirmation, status_after) = self.try_send(&job)?;

@@ -1,5 +1,7 @@
-//! What a receipt says: the plain data the kiosk hands over, the kk/ru/en labels and
-//! instructions printed around it, and the QR payload (`VA1:<regno>:<code>`) with its parser.
+//! What a receipt says: the plain data the kiosk hands over, the booth's contact details
+//! ([`ReceiptContacts`]), the kk/ru/en labels and instructions printed around them (how the
+//! answer arrives per 003 p.33, what to do if the receipt is lost), and the QR payload
+//! (`VA1:<regno>:<code>`) with its parser.
 
 use std::fmt;
 
@@ -33,6 +35,19 @@ pub struct ReceiptData {
     pub language: Language,
 }
 
+/// What every receipt of this booth prints besides the appeal: where the branch is and where a
+/// citizen can ask about an answer. Each is printed only when known (`[booth]` config or the
+/// central service's booth config); nothing is invented.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiptContacts {
+    /// The branch's street address, printed under its name.
+    pub branch_address: Option<String>,
+    /// A phone number for enquiries about answers.
+    pub answer_phone: Option<String>,
+    /// A web address for enquiries about answers.
+    pub answer_web: Option<String>,
+}
+
 /// Fixed texts of a receipt in one language. Every string is covered by the shipped DejaVu
 /// fonts (a unit test checks each character), so no letter ever prints as a box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +72,25 @@ pub struct Labels {
     pub expected_answer_date: &'static str,
     /// In place of the date when no calendar covers it.
     pub answer_date_later: &'static str,
-    /// How to use the code and the QR, and to keep them private.
+    /// "Address" (of the branch).
+    pub branch_address: &'static str,
+    /// Heading of the ways the answer arrives.
+    pub answer_ways: &'static str,
+    /// By letter to the postal address given (003 p.33).
+    pub answer_by_post: &'static str,
+    /// By e-mail, if an address was given (003 p.33).
+    pub answer_by_email: &'static str,
+    /// At any booth with the code or the QR code (003 p.33).
+    pub answer_at_booth: &'static str,
+    /// "Phone for enquiries".
+    pub answer_phone: &'static str,
+    /// "Web".
+    pub answer_web: &'static str,
+    /// Heading: if the receipt is lost.
+    pub lost_title: &'static str,
+    /// What happens then.
+    pub lost_text: &'static str,
+    /// Keep the code and the QR private: whoever has them can open the answer.
     pub instructions: &'static str,
 }
 
@@ -75,9 +108,20 @@ pub fn labels(lang: Language) -> Labels {
             secret_code: "Жауапты көруге арналған құпия код",
             expected_answer_date: "Жауаптың күтілетін мерзімі",
             answer_date_later: "Күні жауаппен бірге хабарланады",
-            instructions: "Жауапты кез келген кабинада көре аласыз: құпия кодты теріңіз немесе \
-                           QR-кодты камераға көрсетіңіз. Кодты ешкімге айтпаңыз: бұл жауапқа \
-                           қол жеткізетін жалғыз кілт. Түбіртекті сақтаңыз.",
+            branch_address: "Мекенжайы",
+            answer_ways: "Жауапты қалай аласыз",
+            answer_by_post: "сіз көрсеткен пошта мекенжайына хатпен;",
+            answer_by_email: "электрондық поштаңызға, егер оны көрсетсеңіз;",
+            answer_at_booth: "кез келген бейнекабинада — осы түбіртектегі құпия код немесе \
+                              QR-код арқылы.",
+            answer_phone: "Анықтама телефоны",
+            answer_web: "Сайт",
+            lost_title: "Түбіртек жоғалса",
+            lost_text: "Жауап бәрібір поштамен (және электрондық поштаңызға, егер оны \
+                        көрсетсеңіз) келеді. Құпия код ешқайда сақталмайды, оны қалпына \
+                        келтіру мүмкін емес.",
+            instructions: "Кодты және QR-кодты ешкімге көрсетпеңіз, түбіртектің суретін \
+                           жарияламаңыз: олар арқылы кез келген адам жауабыңызды аша алады.",
         },
         Language::Ru => Labels {
             title: "Квитанция о видеообращении",
@@ -90,9 +134,19 @@ pub fn labels(lang: Language) -> Labels {
             secret_code: "Секретный код для просмотра ответа",
             expected_answer_date: "Ожидаемая дата ответа",
             answer_date_later: "Дата будет сообщена вместе с ответом",
-            instructions: "Ответ можно посмотреть в любой кабине: введите секретный код или \
-                           покажите QR-код камере. Никому не сообщайте код: это единственный \
-                           ключ к ответу. Сохраните квитанцию.",
+            branch_address: "Адрес",
+            answer_ways: "Как вы получите ответ",
+            answer_by_post: "письмом на почтовый адрес, который вы указали;",
+            answer_by_email: "на электронную почту, если вы её указали;",
+            answer_at_booth: "в любой видеокабине — по секретному коду или QR-коду с этой \
+                              квитанции.",
+            answer_phone: "Телефон для справок",
+            answer_web: "Сайт",
+            lost_title: "Если квитанция утеряна",
+            lost_text: "Ответ всё равно придёт по почте (и на электронную почту, если вы её \
+                        указали). Секретный код нигде не хранится, восстановить его нельзя.",
+            instructions: "Никому не показывайте код и QR-код и не публикуйте фото квитанции: \
+                           по ним любой может открыть ваш ответ.",
         },
         Language::En => Labels {
             title: "Video appeal receipt",
@@ -105,9 +159,19 @@ pub fn labels(lang: Language) -> Labels {
             secret_code: "Secret code to view the answer",
             expected_answer_date: "Expected answer by",
             answer_date_later: "The date will come with the answer",
-            instructions: "You can view the answer at any booth: type the secret code or show \
-                           the QR code to the camera. Tell the code to no one: it is the only \
-                           key to your answer. Keep this receipt.",
+            branch_address: "Address",
+            answer_ways: "How you will get the answer",
+            answer_by_post: "by letter to the postal address you gave;",
+            answer_by_email: "by e-mail, if you gave an address;",
+            answer_at_booth: "at any video booth, with the secret code or the QR code on this \
+                              receipt.",
+            answer_phone: "Phone for enquiries",
+            answer_web: "Web",
+            lost_title: "If you lose this receipt",
+            lost_text: "The answer still comes by post (and by e-mail, if you gave an \
+                        address). The secret code is stored nowhere and cannot be restored.",
+            instructions: "Show the code and the QR code to no one and never post a photo of \
+                           this receipt: with them anyone can open your answer.",
         },
     }
 }
@@ -140,6 +204,16 @@ pub const QR_PREFIX: &str = "VA1";
 /// The text inside a receipt's QR code: `VA1:<registration number>:<12 code digits>`, for
 /// example `VA1:ALM01-03-2026-000127:123456789018`. Only ASCII, so any QR reader returns it
 /// unchanged; [`parse_receipt_qr`] is its exact inverse.
+///
+/// **Why the secret code is in the QR** (decided; see also docs/operations.md "Receipts"):
+/// 003 p.33 names viewing the answer at the booth "by secret code or barcode", so the receipt's
+/// barcode must open the answer, and it cannot without the code. Leaving the code out would
+/// protect nothing: the same twelve digits are printed in large type on the same paper, so a
+/// photograph of the receipt gives them away with or without the QR; it would only take the
+/// scan away from citizens who struggle to type twelve digits. What guards the answer instead:
+/// the receipt says to show it to no one and never post a photo of it; the CODE128 carries the
+/// registration number alone and opens nothing; the code itself is never stored (only its
+/// Argon2id hash) and wrong guesses are rate-limited.
 pub fn qr_payload(registration_number: &RegistrationNumber, code: &SecretCode) -> String {
     format!("{QR_PREFIX}:{registration_number}:{}", code.digits())
 }

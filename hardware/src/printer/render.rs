@@ -5,7 +5,7 @@
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use booth_core::domain::Language;
 
-use super::receipt::{ReceiptData, kind_label, labels, qr_payload};
+use super::receipt::{ReceiptContacts, ReceiptData, kind_label, labels, qr_payload};
 
 pub(crate) static REGULAR_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 pub(crate) static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -239,6 +239,20 @@ impl Canvas {
         lines
     }
 
+    /// Draws `text` on one line, shrinking the type (to 60 % at most) when it is wider than the
+    /// line: for things that must never be split (a registration number, a phone number, a web
+    /// address). Wraps only if even 60 % does not fit.
+    fn text_unbroken(&mut self, font: &FontRef<'_>, px: f32, text: &str, align: Align) {
+        let max = self.inner_width() as f32;
+        let w = Self::text_width(font, px, text);
+        let px = if w > max {
+            (px * max / w).floor().max(px * 0.6)
+        } else {
+            px
+        };
+        self.text(font, px, text, align);
+    }
+
     /// Draws wrapped text in the given font and size; advances the cursor below it.
     fn text(&mut self, font: &FontRef<'_>, px: f32, text: &str, align: Align) {
         let max = self.inner_width() as f32;
@@ -334,46 +348,98 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// Renders `receipt` for paper `width_dots` wide (576 or 384). The layout scales type sizes
-/// with the width; the QR code always has at least 4 dots per module and a 4-module quiet zone,
-/// so phone and kiosk cameras read it from the printed paper.
+/// Dots per typographic point at the printers' 203 dpi.
+pub const DOTS_PER_PT: f32 = 203.0 / 72.0;
+
+/// Size of the body text (labels, the ways to get the answer, what to do if the receipt is
+/// lost), in points of em size: at least 9 pt on any paper, for elderly readers. On 58 mm paper
+/// lines wrap; they never shrink.
+pub const BODY_PT: f32 = 9.0;
+
+/// The pixel scale (ab_glyph's `PxScale` is ascent to descent, not the em) that sets type of
+/// `points` em size at 203 dpi.
+fn pt(points: f32) -> f32 {
+    // DejaVu Sans: ascent − descent = 1.164 em (the same in the bold cut).
+    const HEIGHT_PER_EM: f32 = (1901.0 + 483.0) / 2048.0;
+    points * DOTS_PER_PT * HEIGHT_PER_EM
+}
+
+/// Renders `receipt` for paper `width_dots` wide (576 or 384) without contact details; see
+/// [`render_receipt_with`].
 pub fn render_receipt(receipt: &ReceiptData, width_dots: u32) -> Result<Raster, RenderError> {
+    render_receipt_with(receipt, &ReceiptContacts::default(), width_dots)
+}
+
+/// Renders `receipt` for paper `width_dots` wide (576 or 384) with the booth's `contacts`
+/// (each printed only when known). Body text is [`BODY_PT`] (≥ 9 pt) on both widths; headings
+/// and values scale down to 85 % at most on 58 mm paper, where lines wrap instead. The QR
+/// code always has at least 4 dots per module and a 4-module quiet zone, so phone and kiosk
+/// cameras read it from the printed paper.
+///
+/// Top to bottom: title; branch name, address, booth; registration number, time of recording,
+/// addressee, kind; the secret code; the expected answer date (or "the date will come with the
+/// answer"); the QR code (number and code, see [`super::receipt::qr_payload`] for why); the
+/// CODE128 of the number alone; how the answer arrives (post, e-mail, any booth: 003 p.33;
+/// phone and web when known); what to do if the receipt is lost; keep it private.
+pub fn render_receipt_with(
+    receipt: &ReceiptData,
+    contacts: &ReceiptContacts,
+    width_dots: u32,
+) -> Result<Raster, RenderError> {
     if !matches!(width_dots, 384 | 576) {
         return Err(RenderError::Width(width_dots));
     }
     let f = fonts()?;
     let k = width_dots as f32 / 576.0;
-    // Type never shrinks below 85 %: on 58 mm paper lines wrap instead of turning illegible
-    // for elderly readers. Only the secret code (one unbreakable line) scales with the paper.
+    // Headings and values never shrink below 85 %; body text never shrinks at all. Only the
+    // secret code (one unbreakable line) scales with the paper.
     let kt = k.max(0.85);
+    let body = pt(BODY_PT);
     let margin = (16.0 * k) as usize;
     let mut c = Canvas::new(width_dots as usize, margin);
     let l = labels(receipt.language);
+    let known = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
 
-    c.text(&f.bold, 32.0 * kt, l.title, Align::Center);
+    c.text(&f.bold, pt(12.0) * kt, l.title, Align::Center);
     c.space(4);
     c.text(
         &f.regular,
-        24.0 * kt,
+        body,
         &format!("{}: {}", l.branch, receipt.branch_name),
         Align::Center,
     );
+    if let Some(address) = known(&contacts.branch_address) {
+        c.text(
+            &f.regular,
+            body,
+            &format!(
+                "{}: {}",
+                l.branch_address,
+                clip(&address, MAX_CONTACT_CHARS)
+            ),
+            Align::Center,
+        );
+    }
     c.text(
         &f.regular,
-        24.0 * kt,
+        body,
         &format!("{}: {}", l.booth, receipt.booth_id),
         Align::Center,
     );
     c.rule();
 
     let field = |c: &mut Canvas, label: &str, value: &str, big: bool| {
-        c.text(&f.regular, 22.0 * kt, label, Align::Left);
-        c.text(
-            &f.bold,
-            if big { 30.0 } else { 26.0 } * kt,
-            value,
-            Align::Left,
-        );
+        c.text(&f.regular, body, label, Align::Left);
+        if big {
+            c.text_unbroken(&f.bold, pt(12.0) * kt, value, Align::Left);
+        } else {
+            c.text(&f.bold, pt(10.5) * kt, value, Align::Left);
+        }
         c.space(6);
     };
     field(
@@ -402,7 +468,7 @@ pub fn render_receipt(receipt: &ReceiptData, width_dots: u32) -> Result<Raster, 
     );
     c.rule();
 
-    c.text(&f.regular, 22.0 * kt, l.secret_code, Align::Center);
+    c.text(&f.regular, body, l.secret_code, Align::Center);
     c.space(4);
     c.text(
         &f.bold,
@@ -411,15 +477,15 @@ pub fn render_receipt(receipt: &ReceiptData, width_dots: u32) -> Result<Raster, 
         Align::Center,
     );
     c.space(8);
-    c.text(&f.regular, 22.0 * kt, l.expected_answer_date, Align::Center);
+    c.text(&f.regular, body, l.expected_answer_date, Align::Center);
     match receipt.expected_answer_date {
         Some(d) => c.text(
             &f.bold,
-            32.0 * kt,
+            pt(12.0) * kt,
             &d.format("%d.%m.%Y").to_string(),
             Align::Center,
         ),
-        None => c.text(&f.bold, 26.0 * kt, l.answer_date_later, Align::Center),
+        None => c.text(&f.bold, pt(10.0) * kt, l.answer_date_later, Align::Center),
     }
     c.space(16);
 
@@ -450,17 +516,42 @@ pub fn render_receipt(receipt: &ReceiptData, width_dots: u32) -> Result<Raster, 
         .clamp(1, 3);
     c.barcode(&bars, module, (72.0 * k) as usize);
     c.space(4);
-    c.text(
+    c.text_unbroken(
         &f.regular,
-        20.0 * kt,
+        body,
         &receipt.registration_number.to_string(),
         Align::Center,
     );
     c.rule();
 
-    c.text(&f.regular, 21.0 * kt, l.instructions, Align::Left);
+    c.text(&f.bold, pt(10.0) * kt, l.answer_ways, Align::Left);
+    c.space(2);
+    for way in [l.answer_by_post, l.answer_by_email, l.answer_at_booth] {
+        c.text(&f.regular, body, &format!("• {way}"), Align::Left);
+    }
+    for (label, value) in [
+        (l.answer_phone, known(&contacts.answer_phone)),
+        (l.answer_web, known(&contacts.answer_web)),
+    ] {
+        if let Some(v) = value {
+            // Label and value on lines of their own: a phone number or address never splits.
+            c.space(4);
+            c.text(&f.regular, body, &format!("{label}:"), Align::Left);
+            c.text_unbroken(&f.bold, body, &clip(&v, MAX_CONTACT_CHARS), Align::Left);
+        }
+    }
+    c.rule();
+    c.text(&f.bold, pt(10.0) * kt, l.lost_title, Align::Left);
+    c.space(2);
+    c.text(&f.regular, body, l.lost_text, Align::Left);
+    c.space(8);
+    c.text(&f.bold, body, l.instructions, Align::Left);
     Ok(c.finish())
 }
+
+/// Longest branch address, phone or web address printed (central config is trusted, but a
+/// mistake there must not run the roll out).
+pub const MAX_CONTACT_CHARS: usize = 160;
 
 /// A short sample line in `lang` for the technician's test print.
 pub fn sample_addressee(lang: Language) -> &'static str {
@@ -492,6 +583,15 @@ mod tests {
                 secret_code,
                 expected_answer_date,
                 answer_date_later,
+                branch_address,
+                answer_ways,
+                answer_by_post,
+                answer_by_email,
+                answer_at_booth,
+                answer_phone,
+                answer_web,
+                lost_title,
+                lost_text,
                 instructions,
             } = labels(lang);
             let mut all = vec![
@@ -505,8 +605,18 @@ mod tests {
                 secret_code,
                 expected_answer_date,
                 answer_date_later,
+                branch_address,
+                answer_ways,
+                answer_by_post,
+                answer_by_email,
+                answer_at_booth,
+                answer_phone,
+                answer_web,
+                lost_title,
+                lost_text,
                 instructions,
                 sample_addressee(lang),
+                "•",
             ];
             all.extend(AppealKind::ALL.iter().map(|k| kind_label(*k, lang)));
             for text in all {
@@ -546,6 +656,56 @@ mod tests {
             assert_eq!(
                 missing_glyphs(labels(lang).answer_date_later),
                 Vec::<char>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn body_text_is_at_least_9_pt_on_both_papers() {
+        assert!(BODY_PT >= 9.0);
+        let f = fonts().expect("fonts");
+        for font in [&f.regular, &f.bold] {
+            let per_em = font.height_unscaled() / font.units_per_em().expect("units per em");
+            assert!(
+                (per_em - pt(1.0) / DOTS_PER_PT).abs() < 0.001,
+                "pt() assumes DejaVu's metrics: {per_em}"
+            );
+        }
+        // Cap height of a Cyrillic capital at the body size, in dots: 9 pt type has a cap
+        // height of about 18.5 dots (0.73 em) at 203 dpi.
+        let mut c = Canvas::new(128, 0);
+        c.text(&f.regular, pt(BODY_PT), "Н", Align::Left);
+        let r = c.finish();
+        let rows: Vec<u32> = (0..r.height())
+            .filter(|y| (0..r.width()).any(|x| r.is_black(x, *y)))
+            .collect();
+        let cap = rows.last().unwrap() - rows.first().unwrap() + 1;
+        assert!(cap >= 18, "cap height {cap} dots");
+    }
+
+    #[test]
+    fn contacts_print_only_when_known() {
+        let r = crate::printer::sample_receipt(Language::Ru).expect("sample");
+        let plain = render_receipt(&r, 576).expect("render");
+        let blank = ReceiptContacts {
+            branch_address: Some("  ".into()),
+            answer_phone: Some(String::new()),
+            answer_web: None,
+        };
+        assert_eq!(render_receipt_with(&r, &blank, 576).expect("render"), plain);
+        let full = ReceiptContacts {
+            branch_address: Some("г. Алматы, ул. Жандосова, 51".into()),
+            answer_phone: Some("1414".into()),
+            answer_web: Some("egov.kz".into()),
+        };
+        for width in [576, 384] {
+            let with = render_receipt_with(&r, &full, width).expect("render");
+            let without = render_receipt(&r, width).expect("render");
+            assert!(
+                with.height() >= without.height() + 3 * 30,
+                "three more lines on {width}: {} vs {}",
+                with.height(),
+                without.height()
             );
         }
     }
