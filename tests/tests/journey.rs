@@ -3,7 +3,8 @@
 //! 2. the kiosk (headless script, simulated camera and microphone, real recorder, sealing,
 //!    store and virtual printer over TCP) uses the ticket, records, finishes, shows the code;
 //!    the virtual printer's PNG holds the same code (QR decoded);
-//! 3. the sync agent uploads; authority-sim holds the appeal, playable (decrypts, decodes);
+//! 3. the sync agent uploads; authority-sim holds the appeal, playable (decrypts, decodes), with
+//!    the reception visit (003 p.22) linked to it;
 //! 4. the operator answers through the operator API;
 //! 5. the agent pulls the answer; the kiosk's lookup by typed code, by the receipt's QR held up
 //!    to the camera and by a barcode scanner shows it; the citizen rates it; the rating reaches authority-sim;
@@ -155,6 +156,27 @@ fn appeal_travels_the_whole_way_and_back() {
         })
     });
     let id = appeal["id"].as_str().expect("id").to_owned();
+    // 003 p.22: the visit identified at reception reaches the centre linked to its appeal (the
+    // agent sends the journal entry again once the kiosk's commit linked it).
+    let visit = wait_until(
+        "the reception visit linked to the appeal at the centre",
+        90,
+        || {
+            let list = operator.appeals().ok()?;
+            let a = list
+                .into_iter()
+                .find(|a| a["id"].as_str() == Some(id.as_str()))?;
+            let v = a["visit"].clone();
+            (v["state"] == "received" && v["appeal_id"].as_str() == Some(id.as_str())).then_some(v)
+        },
+    );
+    assert_eq!(visit["receptionist"].as_str(), Some(RECEPTIONIST.0));
+    assert!(
+        visit["document_number_masked"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("3789") && !d.contains("045123")),
+        "document number masked but for its last 4 characters: {visit}"
+    );
     let media = wait_until("the verified recording", 90, || {
         operator.media(&id).ok().filter(|m| m.len() > 1000)
     });
