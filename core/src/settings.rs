@@ -43,6 +43,18 @@ pub struct Refused {
     pub reason: String,
 }
 
+/// Contact details the central config gives for receipts (003 p.33: where else the answer
+/// can be had).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Contacts {
+    /// The branch's street address.
+    pub branch_address: Option<String>,
+    /// Phone for enquiries about answers.
+    pub answer_phone: Option<String>,
+    /// Web address for enquiries about answers.
+    pub answer_web: Option<String>,
+}
+
 /// The settings in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Effective {
@@ -62,6 +74,8 @@ pub struct Effective {
     pub utc_offset_minutes: i32,
     /// Central values refused.
     pub refused: Vec<Refused>,
+    /// Contact lines for receipts (central config; none before the first pull).
+    pub contacts: Contacts,
 }
 
 impl Effective {
@@ -132,6 +146,13 @@ pub fn merge(
         agencies,
         utc_offset_minutes: cfg.answers.utc_offset_minutes,
         refused,
+        contacts: central
+            .map(|c| Contacts {
+                branch_address: c.branch_address.clone(),
+                answer_phone: c.answer_phone.clone(),
+                answer_web: c.answer_web.clone(),
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -171,7 +192,7 @@ mod tests {
             lookup: crate::code::LookupParams::default(),
             age_recipients: Vec::new(),
             branch_address: None,
-            answer_phone: None,
+            answer_phone: Some("1414".into()),
             answer_web: None,
         }
     }
@@ -221,6 +242,7 @@ mod tests {
         let after = s.read(|tx| load(tx, &cfg)).expect("load");
         assert_eq!(after.deadline_working_days, 5);
         assert_eq!(after.max_recording_s, 90);
+        assert_eq!(after.contacts.answer_phone.as_deref(), Some("1414"));
         let recorded: DateTime<Utc> = "2026-12-01T05:00:00Z".parse().expect("t");
         let d5 = after.expected_answer_date(recorded).expect("covered");
         let d15 = before.expected_answer_date(recorded).expect("covered");

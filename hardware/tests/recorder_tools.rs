@@ -80,8 +80,8 @@ fn booth_diag_reports_encoders_disks_and_verdicts_with_the_right_exit_status() {
     assert_eq!(verdict("recipients"), Some("ok".into()));
     assert_eq!(
         verdict("printer"),
-        Some("ok".into()),
-        "a file printer is always ready: {out}"
+        Some("degraded".into()),
+        "a file printer spools and can never confirm a receipt (development only): {out}"
     );
     assert_eq!(verdict("camera"), Some("degraded".into()));
 

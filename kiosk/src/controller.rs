@@ -212,6 +212,11 @@ impl Controller {
             }
         }
         let settings = load_settings(&mut store, &cfg, ports.demo_directory)?;
+        ports
+            .printer
+            .lock()
+            .unwrap_or_else(|x| x.into_inner())
+            .set_contacts(&settings.contacts);
         let mut flow_cfg = FlowConfig::from_config(&cfg);
         flow_cfg.max_recording = Duration::from_secs(u64::from(settings.max_recording_s));
         let flow = Flow::new(flow_cfg, settings.agencies.clone(), ports.clock.monotonic());
@@ -248,10 +253,18 @@ impl Controller {
         let store = self.store.clone();
         let cfg = self.cfg.clone();
         let demo = self.ports.demo_directory;
+        let p = self.ports.clone();
         self.spawn("settings", move || {
             let mut s = store.lock().unwrap_or_else(|x| x.into_inner());
             match load_settings(&mut s, &cfg, demo) {
-                Ok(e) => Some(Event::SettingsLoaded(Box::new(e))),
+                Ok(e) => {
+                    // On this worker: the printer's lock may be held by a slow status read.
+                    p.printer
+                        .lock()
+                        .unwrap_or_else(|x| x.into_inner())
+                        .set_contacts(&e.contacts);
+                    Some(Event::SettingsLoaded(Box::new(e)))
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "settings not reloaded; the previous ones stay");
                     None

@@ -112,6 +112,9 @@ pub trait Printer: Send {
     fn status(&mut self) -> PrinterState;
     /// Prints a receipt.
     fn print_receipt(&mut self, r: &ReceiptData) -> PrintOutcome;
+    /// Contact lines printed on receipts (branch address, phone and web address for answers,
+    /// from the central config; 003 p.33). Printers without such lines ignore them.
+    fn set_contacts(&mut self, _contacts: &booth_core::settings::Contacts) {}
     /// Prints a test page.
     fn print_test(&mut self) -> PrintOutcome;
     /// Reprints the last receipt (service mode).

@@ -274,6 +274,16 @@ impl EscPosPrinter {
 }
 
 impl Printer for EscPosPrinter {
+    fn set_contacts(&mut self, c: &booth_core::settings::Contacts) {
+        if let Some(p) = self.printer.as_mut() {
+            p.set_contacts(booth_hardware::printer::ReceiptContacts {
+                branch_address: c.branch_address.clone(),
+                answer_phone: c.answer_phone.clone(),
+                answer_web: c.answer_web.clone(),
+            });
+        }
+    }
+
     fn status(&mut self) -> PrinterState {
         self.printer
             .as_ref()
